@@ -83,10 +83,12 @@ export class Raft {
 
   private loadHardState(hardState: HardState): void {
     assert(
-      hardState.commit >= this.log.committed && hardState.commit <= this.log.lastIndex(),
-      `hard state commit ${hardState.commit} outside [${this.log.committed}, ${this.log.lastIndex()}]`,
+      hardState.commit <= this.log.lastIndex(),
+      `hard state commit ${hardState.commit} beyond last index ${this.log.lastIndex()}`,
     );
-    this.log.committed = hardState.commit;
+    // A commit index below the snapshot is merely stale (a crash after a snapshot was installed
+    // but before the hard state that followed it was synced): the snapshot proves it committed.
+    this.log.committed = Math.max(hardState.commit, this.log.committed);
     this.term = hardState.term;
     this.vote = hardState.vote;
   }
