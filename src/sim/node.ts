@@ -1,9 +1,10 @@
-// One simulated node: the real RawNode, a simulated disk and the KV state machine, driven by the
-// Ready contract (raw-node.ts). Persisting takes simulated time; a crash throws away everything
-// not yet fsynced, exactly like a real process killed with SIGKILL.
+// One simulated node: the real RawNode, the real write-ahead log and snapshot files on a
+// simulated disk (SimDisk), and the KV state machine, driven by the Ready contract (raw-node.ts).
+// A Ready's records are written at once and fsynced after a simulated latency; a crash throws
+// away everything not yet fsynced (sometimes leaving a torn prefix of it), exactly like a real
+// process killed with SIGKILL, and the node restarts through the WAL's real recovery.
 
 import type { PlantedBug } from '../raft/config.js';
-import { MemoryLogStore } from '../raft/log-store.js';
 import { ProposalRefusedError, RawNode, type Ready } from '../raft/raw-node.js';
 import type { SeededRng } from '../raft/rng.js';
 import {
@@ -15,8 +16,14 @@ import {
   Role,
   type Snapshot,
 } from '../raft/types.js';
+import { WalFailedError } from '../storage/errors.js';
+import { SimDisk } from '../storage/sim-disk.js';
+import { SnapshotStore } from '../storage/snapshot-file.js';
+import { WalLogStore } from '../storage/wal-log-store.js';
 import { type Command, type CommandResult, decodeCommand, encodeCommand, KvMachine } from './kv-machine.js';
 import type { EventQueue } from './queue.js';
+
+const SIM_CLUSTER_ID = 0x5151n;
 
 export interface NodeSettings {
   readonly electionTicks: number;
@@ -53,8 +60,10 @@ interface WaitingRead {
 export class SimNode {
   raw: RawNode | null = null;
   machine = new KvMachine();
-  /** What survives a crash: only ever changed after a simulated fsync. */
-  readonly disk = new MemoryLogStore();
+  /** The node's disk: what survives a crash is what was fsynced. */
+  readonly simDisk: SimDisk;
+  /** The WAL-backed log, reopened (through recovery) after every crash. */
+  disk: WalLogStore;
   /** Bumped on every crash, so events scheduled by an earlier life are ignored. */
   incarnation = 0;
   fsyncLatencyMs: number;
@@ -77,6 +86,30 @@ export class SimNode {
     private readonly observer: NodeObserver,
   ) {
     this.fsyncLatencyMs = settings.fsyncBaseMs;
+    this.simDisk = new SimDisk(() => rng.nextFloat());
+    this.disk = this.openLog();
+  }
+
+  private openLog(): WalLogStore {
+    return WalLogStore.open({
+      disk: this.simDisk,
+      walDir: '/node/wal',
+      snapshots: new SnapshotStore({ disk: this.simDisk, dir: '/node/snap' }),
+      clusterId: SIM_CLUSTER_ID,
+      groupId: 0,
+      // Small segments, so rollover and segment release happen within a short run.
+      segmentBytesMax: 16 * 1024,
+    });
+  }
+
+  /** Writes the initial membership (a snapshot at index 1) before the first start. */
+  bootstrap(voters: readonly NodeId[]): void {
+    this.disk.applySnapshot({
+      metadata: { index: 1, term: 1, confState: { voters: voters.slice(), learners: [] } },
+      data: new Uint8Array(0),
+    });
+    this.disk.save({ term: 1, vote: 0n, commit: 1 }, []);
+    this.disk.sync();
   }
 
   restoreDiskSpeed(): void {
@@ -116,6 +149,10 @@ export class SimNode {
     this.persisting = false;
     this.paused = false;
     this.held = [];
+    // Power is cut: unsynced bytes vanish (sometimes a torn prefix survives). Recovery runs now
+    // so `disk` always shows what a restart would find.
+    this.simDisk.crash({ tornWrites: this.rng.chance(0.5) });
+    this.disk = this.openLog();
   }
 
   pause(): void {
@@ -241,33 +278,47 @@ export class SimNode {
       return;
     }
     this.persisting = true;
+    this.writeReady(rd);
     const life = this.incarnation;
     this.queue.schedule(this.fsyncLatencyMs, () =>
       this.whenRunnable(() => {
         if (life !== this.incarnation) return; // crashed while the write was in flight: it is lost
-        if (this.failNextFsync) {
-          this.failNextFsync = false;
-          this.crash();
-          return;
-        }
-        this.persist(rd);
+        if (!this.fsync()) return;
+        if (rd.entries.length > 0) this.observer.persisted(this, rd.entries);
         this.finishReady(rd);
       }),
     );
   }
 
-  /** The fsync completed: make the Ready's state durable. */
-  private persist(rd: Ready): void {
+  /** Contract step 1, first half: the Ready's records reach the disk, not yet durable. */
+  private writeReady(rd: Ready): void {
     if (rd.snapshot !== null) {
+      // Installing a snapshot is synchronous and durable (file, then WAL marker, then sync);
+      // entries in the same Ready follow it in the log.
       this.disk.applySnapshot(rd.snapshot);
       this.machine = KvMachine.restore(rd.snapshot.data);
       this.observer.installedSnapshot(this, rd.snapshot);
     }
-    if (rd.entries.length > 0) {
-      this.disk.append(rd.entries);
-      this.observer.persisted(this, rd.entries);
+    this.disk.save(rd.hardState, rd.entries);
+    this.disk.wal.flushBuffered();
+  }
+
+  /** Contract step 1, second half. Returns false if the fsync failed and the node crashed. */
+  private fsync(): boolean {
+    if (this.failNextFsync) {
+      this.failNextFsync = false;
+      this.simDisk.failNextSyncs(1);
     }
-    if (rd.hardState !== null) this.disk.setHardState(rd.hardState);
+    try {
+      this.disk.wal.syncFlushed();
+    } catch (error) {
+      // fsyncgate: after a failed fsync the page cache cannot be trusted; crash and recover.
+      if (!(error instanceof WalFailedError)) throw error;
+      this.crash();
+      return false;
+    }
+    this.disk.releaseSegments();
+    return true;
   }
 
   private finishReady(rd: Ready): void {
@@ -324,7 +375,7 @@ export class SimNode {
     const snapshotIndex = this.disk.snapshot().metadata.index;
     if (applied - snapshotIndex < this.settings.snapshotEveryEntries) return;
     // Only durable entries can be compacted; applied entries always are (see the contract).
-    if (applied > this.disk.lastIndex()) return;
+    if (applied > this.disk.wal.lastIndex()) return;
     const metadata = {
       index: applied,
       term: this.disk.term(applied),

@@ -180,14 +180,7 @@ export function runSeed(options: SimOptions): SimResult {
 
 /** The initial voters start from a snapshot at index 1 that names them; spares start empty. */
 function bootstrap(cluster: SimCluster, voters: readonly NodeId[]): void {
-  for (const id of voters) {
-    const disk = cluster.node(id).disk;
-    disk.applySnapshot({
-      metadata: { index: 1, term: 1, confState: { voters: voters.slice(), learners: [] } },
-      data: new Uint8Array(0),
-    });
-    disk.setHardState({ term: 1, vote: 0n, commit: 1 });
-  }
+  for (const id of voters) cluster.node(id).bootstrap(voters);
 }
 
 function heal(cluster: SimCluster, nemesis: Nemesis): void {
