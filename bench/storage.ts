@@ -1,71 +1,38 @@
-// WAL append throughput with group commit: appends per second and entries per fsync at batch
-// sizes 1, 16 and 256, 256-byte entries, on the real disk in a temp dir. Not a test: numbers
-// depend on the machine. Run: node dist/bench/storage.js  (BENCH_ROW_MS changes the row time).
+// `npm run bench:storage`: how fast is the storage below the state machine, on the real disk?
+//   1. WAL group commit: appends/s and entries per fsync at batch sizes 1, 16, 256.
+//   2. MVCC on LMDB: applies/s for single puts, puts in batches of 64, a 3-put txn; reads/s for
+//      ranges of 1 and 1,000 keys.
+//   3. One million keys: load time, memory before/after, LMDB files' size on disk.
+// Each section prints a table; the last line is a one-line JSON summary for recording results.
+// Not a test: the numbers depend on the machine. Everything runs in temp dirs that are removed.
+//
+// Run:  node --expose-gc dist/bench/storage.js [--quick]
+//   --expose-gc   lets section 3 force a GC so heap figures are live data (optional)
+//   --quick       every section ~10x smaller (200 ms rows, 100,000 keys): a smoke run
+//   BENCH_ROW_MS  overrides the time per throughput row (default 2000, quick 200)
 
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type Entry, EntryType } from '../src/raft/types.js';
-import { NodeDisk } from '../src/storage/disk.js';
-import { Wal } from '../src/storage/wal.js';
+import { benchLoad } from './support/million-keys.js';
+import { benchMvcc } from './support/mvcc-rows.js';
+import { parseOptions } from './support/options.js';
+import { benchWal } from './support/wal-rows.js';
 
-const ENTRY_BYTES = 256;
-const BATCH_SIZES = [1, 16, 256];
-const ROW_MS = Number(process.env.BENCH_ROW_MS ?? 2000);
-
-interface Row {
-  batch: number;
-  entries: number;
-  fsyncs: number;
-  seconds: number;
-  p50SyncMs: number;
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), process.env);
+  const start = performance.now();
+  console.log(
+    `bench:storage${options.quick ? ' --quick' : ''}: node ${process.version}, ${os.cpus().length} CPUs, ` +
+      `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, temp dir ${os.tmpdir()}`,
+  );
+  const wal = await benchWal(options.rowMs);
+  const mvcc = await benchMvcc(options.rowMs);
+  const oneMillionKeys = await benchLoad(options.loadKeys);
+  console.log(`\ntotal ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  console.log(JSON.stringify({ wal, mvcc, oneMillionKeys }));
 }
 
-function runRow(batch: number): Row {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-bench-wal-'));
-  try {
-    const { wal } = Wal.open({ disk: new NodeDisk(), dir, clusterId: 1n, groupId: 0 });
-    const data = new Uint8Array(ENTRY_BYTES).fill(0x5a);
-    const entries: Entry[] = [];
-    const latencies: number[] = [];
-    const fsyncsBefore = wal.stats.fsyncs;
-    const start = performance.now();
-    let index = 0;
-    while (performance.now() - start < ROW_MS) {
-      entries.length = 0;
-      for (let i = 0; i < batch; i++) entries.push({ term: 1, index: ++index, type: EntryType.Normal, data });
-      wal.append(entries, { term: 1, vote: 0n, commit: index - batch });
-      latencies.push(wal.sync());
-    }
-    const seconds = (performance.now() - start) / 1000;
-    const fsyncs = wal.stats.fsyncs - fsyncsBefore;
-    wal.close();
-    latencies.sort((a, b) => a - b);
-    return { batch, entries: index, fsyncs, seconds, p50SyncMs: latencies[Math.floor(latencies.length / 2)] };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function main(): void {
-  console.log(`WAL group commit, ${ENTRY_BYTES}-byte entries, ~${ROW_MS} ms per row, ${os.tmpdir()}`);
-  console.log('batch | entries/s | MiB/s  | entries/fsync | fsyncs/s | p50 fsync ms');
-  console.log('------|-----------|--------|---------------|----------|-------------');
-  for (const batch of BATCH_SIZES) {
-    const row = runRow(batch);
-    const perSecond = row.entries / row.seconds;
-    console.log(
-      [
-        String(row.batch).padStart(5),
-        perSecond.toFixed(0).padStart(9),
-        ((perSecond * ENTRY_BYTES) / (1024 * 1024)).toFixed(1).padStart(6),
-        (row.entries / row.fsyncs).toFixed(1).padStart(13),
-        (row.fsyncs / row.seconds).toFixed(0).padStart(8),
-        row.p50SyncMs.toFixed(3).padStart(12),
-      ].join(' | '),
-    );
-  }
-}
-
-main();
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
