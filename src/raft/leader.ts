@@ -206,6 +206,7 @@ export class Leader {
         this.checkQuorum();
         return;
       case MessageType.Propose:
+      case MessageType.Forward:
         this.handlePropose(m);
         return;
       case MessageType.ReadIndex:

@@ -353,7 +353,7 @@ export class Raft {
       this.send({ type: MessageType.AppendResponse, to: m.from });
     } else if (m.type === MessageType.PreVote) {
       this.send({ type: MessageType.PreVoteResponse, to: m.from, term: this.term, reject: true });
-    } else if (m.type === MessageType.Propose || m.type === MessageType.ReadIndex) {
+    } else if (m.type === MessageType.Forward || m.type === MessageType.ReadIndex) {
       this.rejectForward(m, 'no-leader');
     }
     // Everything else from an older term is ignored.
@@ -363,9 +363,10 @@ export class Raft {
     switch (m.type) {
       case MessageType.Propose:
         if (this.lead === NONE) this.rejectForward(m, 'no-leader');
-        else if (m.from !== this.id)
-          this.rejectForward(m, 'no-leader'); // forwarded to a non-leader
-        else this.send({ type: MessageType.Propose, to: this.lead, entries: m.entries });
+        else this.send({ type: MessageType.Forward, to: this.lead, entries: m.entries });
+        return;
+      case MessageType.Forward:
+        this.rejectForward(m, 'no-leader'); // forwarded to a node that is not (or no longer) leader
         return;
       case MessageType.Append:
         this.electionElapsed = 0;
@@ -411,6 +412,7 @@ export class Raft {
       this.role === Role.PreCandidate ? MessageType.PreVoteResponse : MessageType.VoteResponse;
     switch (m.type) {
       case MessageType.Propose:
+      case MessageType.Forward:
       case MessageType.ReadIndex:
         this.rejectForward(m, 'no-leader');
         return;

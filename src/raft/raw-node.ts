@@ -96,9 +96,8 @@ export class RawNode {
 
   /** Feeds a message received from a peer. Local message types are refused. */
   step(m: Message): void {
-    // Forwarded proposals travel as Propose; every other local-only type is refused.
-    const fromNetwork =
-      m.type === MessageType.Propose || (m.type >= MessageType.Append && m.type < MessageType.Unreachable);
+    // Local-only types (Hup, Beat, Propose, CheckQuorum, reports) never come from a peer.
+    const fromNetwork = m.type >= MessageType.Append && m.type < MessageType.Unreachable;
     assert(fromNetwork, `local message type ${m.type} from network`);
     this.raft.step(m);
   }

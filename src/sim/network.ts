@@ -22,7 +22,7 @@ export interface NetworkSettings {
  */
 function duplicable(type: MessageType): boolean {
   return (
-    type !== MessageType.Propose &&
+    type !== MessageType.Forward &&
     type !== MessageType.ForwardReject &&
     type !== MessageType.ReadIndex &&
     type !== MessageType.ReadIndexResponse

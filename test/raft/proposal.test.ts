@@ -13,7 +13,7 @@ test('a follower forwards a proposal to the leader, which commits it', () => {
   c.elect(1n);
   c.propose(2n, 'via-follower');
   c.processReady(2n);
-  assert.ok(c.network.some((m) => m.type === MessageType.Propose && m.from === 2n && m.to === 1n));
+  assert.ok(c.network.some((m) => m.type === MessageType.Forward && m.from === 2n && m.to === 1n));
   c.stabilize();
   for (const node of c.nodes.values()) assert.deepEqual(node.committedData(), ['via-follower']);
 });
@@ -73,7 +73,7 @@ test('a forwarded proposal that reaches a non-leader is refused back to its orig
   const oldLeader = c.elect(1n);
   c.propose(2n, 'in-flight');
   c.processReady(2n);
-  const [forwarded] = c.take((m) => m.type === MessageType.Propose);
+  const [forwarded] = c.take((m) => m.type === MessageType.Forward);
   assert.ok(forwarded !== undefined);
   // Node 1 loses leadership (CheckQuorum) before the forwarded proposal reaches it.
   c.isolate(1n);
