@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 const USAGE = `usage: flotilla <command> [options]
 
 commands:
-  dev       start a local three-node cluster with its dashboard (not available yet)
+  serve     run one member (etcd's flags: --name, --data-dir, --listen-client-urls, ...)
+  dev       start a local three-node cluster (--nodes N, --base-port P, --data-dir D)
   sim       run the deterministic cluster simulator (see: flotilla sim --help)
   version   print the version
   help      show this help
@@ -31,12 +32,10 @@ async function main(argv: readonly string[]): Promise<number> {
     case '--version':
       process.stdout.write(`flotilla ${version()}\n`);
       return 0;
+    case 'serve':
+      return (await import('./serve.js')).serve(rest);
     case 'dev':
-      process.stdout.write(
-        'flotilla dev: the Flotilla server is not built yet, so there is no local cluster to start.\n' +
-          'What works today: the Raft core and its deterministic simulator — try `npm run sim -- --seeds 100`.\n',
-      );
-      return 0;
+      return (await import('./dev.js')).dev(rest);
     case 'sim': {
       process.argv = [process.argv[0], 'flotilla-sim', ...rest];
       await import('../sim/cli.js');

@@ -103,7 +103,10 @@ export class Wal {
 
   /** Opens (or creates) the WAL in `options.dir` and recovers its contents. */
   static open(options: WalOptions): { wal: Wal; recovery: WalRecovery } {
-    const resolved: Required<WalOptions> = { segmentBytesMax: SEGMENT_BYTES_MAX_DEFAULT, ...options };
+    const resolved: Required<WalOptions> = {
+      ...options,
+      segmentBytesMax: options.segmentBytesMax ?? SEGMENT_BYTES_MAX_DEFAULT,
+    };
     assert(resolved.segmentBytesMax > 0, 'segmentBytesMax must be positive');
     const { disk, dir } = resolved;
     disk.mkdir(dir);

@@ -1,0 +1,56 @@
+// etcdserverpb.Maintenance: Status, HashKV, Alarm, Defragment, MoveLeader.
+
+import type { FlotillaNode } from '../node.js';
+import { type HeaderSource, int64, int64Id, type ProtoObject } from './convert.js';
+import { GrpcError, Status } from './errors.js';
+
+/** The etcd API version Flotilla speaks; etcdctl and clients gate features on it. */
+export const ETCD_API_VERSION = '3.4.0';
+
+export function maintenanceService(node: FlotillaNode, headers: HeaderSource) {
+  const header = () => headers.header(node.mvcc.currentRevision());
+  return {
+    async Status(): Promise<ProtoObject> {
+      const status = node.status();
+      return {
+        header: header(),
+        version: ETCD_API_VERSION,
+        dbSize: '0',
+        leader: status.lead.toString(),
+        raftIndex: String(status.commit),
+        raftTerm: String(status.term),
+        raftAppliedIndex: String(status.applied),
+        errors: [],
+        dbSizeInUse: '0',
+        isLearner: status.learners.includes(node.memberId),
+      };
+    },
+
+    async HashKV(request: ProtoObject): Promise<ProtoObject> {
+      const result = node.mvcc.hashKV(int64(request.revision));
+      return {
+        header: header(),
+        hash: String(result.hash),
+        compact_revision: String(result.compactRevision),
+      };
+    },
+
+    async Alarm(): Promise<ProtoObject> {
+      return { header: header(), alarms: [] };
+    },
+
+    async Defragment(): Promise<ProtoObject> {
+      return { header: header() };
+    },
+
+    async MoveLeader(request: ProtoObject): Promise<ProtoObject> {
+      const target = int64Id(request.targetID);
+      if (!node.isLeader()) throw new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: not leader');
+      if (node.members.get(target) === undefined) {
+        throw new GrpcError(Status.NOT_FOUND, 'etcdserver: bad leader transferee');
+      }
+      node.transferLeadership(target);
+      return { header: header() };
+    },
+  };
+}

@@ -1,0 +1,198 @@
+// Node configuration with etcd's flag names. Sources, lowest precedence first: defaults, a JSON
+// config file (--config-file, keys are the flag names), FLOTILLA_* environment variables
+// (FLOTILLA_DATA_DIR for --data-dir), then flags. Everything is validated here, at the edge, into
+// a typed ServerConfig; a bad value stops the node with a message naming the flag.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ClusterMemberUrl {
+  readonly name: string;
+  readonly peerUrl: string;
+}
+
+export interface ServerConfig {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly listenClientUrls: readonly URL[];
+  readonly advertiseClientUrls: readonly string[];
+  readonly listenPeerUrls: readonly URL[];
+  readonly initialAdvertisePeerUrls: readonly string[];
+  readonly initialCluster: readonly ClusterMemberUrl[];
+  readonly initialClusterState: 'new' | 'existing';
+  readonly initialClusterToken: string;
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  /** Applied entries between two local snapshots (etcd --snapshot-count). */
+  readonly snapshotCount: number;
+  readonly maxRequestBytes: number;
+  readonly maxTxnOps: number;
+  readonly quotaBackendBytes: number;
+  readonly listenMetricsUrls: readonly URL[];
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** Flag name → how to read it. Every flag here is documented in docs/configuration.md. */
+const FLAGS = {
+  name: { type: 'string', default: 'default' },
+  'data-dir': { type: 'string' },
+  'listen-client-urls': { type: 'string', default: 'http://localhost:2379' },
+  'advertise-client-urls': { type: 'string' },
+  'listen-peer-urls': { type: 'string', default: 'http://localhost:2380' },
+  'initial-advertise-peer-urls': { type: 'string' },
+  'initial-cluster': { type: 'string' },
+  'initial-cluster-state': { type: 'string', default: 'new' },
+  'initial-cluster-token': { type: 'string', default: 'etcd-cluster' },
+  'heartbeat-interval': { type: 'string', default: '100' },
+  'election-timeout': { type: 'string', default: '1000' },
+  'snapshot-count': { type: 'string', default: '10000' },
+  'max-request-bytes': { type: 'string', default: String(1.5 * 1024 * 1024) },
+  'max-txn-ops': { type: 'string', default: '128' },
+  'quota-backend-bytes': { type: 'string', default: String(2 * 1024 * 1024 * 1024) },
+  'listen-metrics-urls': { type: 'string', default: '' },
+  'log-level': { type: 'string', default: 'info' },
+  'config-file': { type: 'string' },
+} as const;
+
+type FlagName = keyof typeof FLAGS;
+
+function envName(flag: string): string {
+  return `FLOTILLA_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+function parseUrls(flag: string, text: string): URL[] {
+  if (text.trim() === '') return [];
+  return text.split(',').map((part) => {
+    let url: URL;
+    try {
+      url = new URL(part.trim());
+    } catch {
+      throw new ConfigError(`--${flag}: '${part}' is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ConfigError(`--${flag}: '${part}' must be http:// or https://`);
+    }
+    if (url.port === '') throw new ConfigError(`--${flag}: '${part}' needs an explicit port`);
+    return url;
+  });
+}
+
+function parsePositiveInteger(flag: string, text: string): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) <= 0 || !Number.isSafeInteger(Number(text))) {
+    throw new ConfigError(`--${flag}: '${text}' must be a positive integer`);
+  }
+  return Number(text);
+}
+
+function parseInitialCluster(text: string): ClusterMemberUrl[] {
+  return text.split(',').map((part) => {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--initial-cluster: '${part}' must look like name=http://host:port`);
+    const name = part.slice(0, eq).trim();
+    const peerUrl = part.slice(eq + 1).trim();
+    parseUrls('initial-cluster', peerUrl);
+    return { name, peerUrl };
+  });
+}
+
+function readConfigFile(path: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`--config-file: cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`--config-file: ${path} must hold a JSON object of flag names to values`);
+  }
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(key in FLAGS)) throw new ConfigError(`--config-file: ${path}: unknown setting '${key}'`);
+    result[key] = String(value);
+  }
+  return result;
+}
+
+export function parseServerConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ServerConfig {
+  let values: Partial<Record<FlagName, string>>;
+  try {
+    const options = Object.fromEntries(Object.keys(FLAGS).map((name) => [name, { type: 'string' as const }]));
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Partial<
+      Record<FlagName, string>
+    >;
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const configFile = values['config-file'] ?? env[envName('config-file')];
+  const fromFile = configFile === undefined ? {} : readConfigFile(configFile);
+  const get = (flag: FlagName): string | undefined => {
+    const fromFlag = values[flag];
+    if (fromFlag !== undefined) return fromFlag;
+    const fromEnv = env[envName(flag)];
+    if (fromEnv !== undefined) return fromEnv;
+    if (fromFile[flag] !== undefined) return fromFile[flag];
+    const spec = FLAGS[flag];
+    return 'default' in spec ? spec.default : undefined;
+  };
+
+  const name = get('name')!;
+  const listenPeerUrls = parseUrls('listen-peer-urls', get('listen-peer-urls')!);
+  const listenClientUrls = parseUrls('listen-client-urls', get('listen-client-urls')!);
+  const initialAdvertisePeerUrls =
+    get('initial-advertise-peer-urls') ?? listenPeerUrls.map((u) => u.origin).join(',');
+  const advertiseClientUrls = get('advertise-client-urls') ?? listenClientUrls.map((u) => u.origin).join(',');
+  parseUrls('initial-advertise-peer-urls', initialAdvertisePeerUrls);
+  parseUrls('advertise-client-urls', advertiseClientUrls);
+  const initialCluster = parseInitialCluster(
+    get('initial-cluster') ?? `${name}=${initialAdvertisePeerUrls.split(',')[0]}`,
+  );
+  if (!initialCluster.some((member) => member.name === name)) {
+    throw new ConfigError(`--initial-cluster does not name this member ('${name}')`);
+  }
+  const state = get('initial-cluster-state');
+  if (state !== 'new' && state !== 'existing') {
+    throw new ConfigError(`--initial-cluster-state: '${state}' must be 'new' or 'existing'`);
+  }
+  const heartbeatIntervalMs = parsePositiveInteger('heartbeat-interval', get('heartbeat-interval')!);
+  const electionTimeoutMs = parsePositiveInteger('election-timeout', get('election-timeout')!);
+  if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
+    throw new ConfigError(
+      `--election-timeout (${electionTimeoutMs} ms) must be at least 5 times --heartbeat-interval (${heartbeatIntervalMs} ms)`,
+    );
+  }
+  const logLevel = get('log-level');
+  if (logLevel !== 'debug' && logLevel !== 'info' && logLevel !== 'warn' && logLevel !== 'error') {
+    throw new ConfigError(`--log-level: '${logLevel}' must be debug, info, warn or error`);
+  }
+  return {
+    name,
+    dataDir: get('data-dir') ?? `${name}.flotilla`,
+    listenClientUrls,
+    advertiseClientUrls: advertiseClientUrls.split(',').map((u) => u.trim()),
+    listenPeerUrls,
+    initialAdvertisePeerUrls: initialAdvertisePeerUrls.split(',').map((u) => u.trim()),
+    initialCluster,
+    initialClusterState: state,
+    initialClusterToken: get('initial-cluster-token')!,
+    heartbeatIntervalMs,
+    electionTimeoutMs,
+    snapshotCount: parsePositiveInteger('snapshot-count', get('snapshot-count')!),
+    maxRequestBytes: parsePositiveInteger('max-request-bytes', get('max-request-bytes')!),
+    maxTxnOps: parsePositiveInteger('max-txn-ops', get('max-txn-ops')!),
+    quotaBackendBytes: parsePositiveInteger('quota-backend-bytes', get('quota-backend-bytes')!),
+    listenMetricsUrls: parseUrls('listen-metrics-urls', get('listen-metrics-urls')!),
+    logLevel,
+  };
+}
+
+export const SERVER_FLAGS: readonly string[] = Object.keys(FLAGS);

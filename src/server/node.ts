@@ -1,0 +1,567 @@
+// One Flotilla member: the Raft core driven by the Ready loop over the real WAL, the MVCC state
+// machine, the member table, the peer transport, and the bookkeeping that turns client
+// requests into proposals and linearizable reads.
+//
+// The Ready loop (raw-node.ts has the contract):
+//   send leader messages ∥ persist (WAL append + one fsync: group commit) → send the messages
+//   that promise durability → apply committed entries (MVCC, members) → answer waiting clients →
+//   advance. It runs on the event loop, once per turn in which something happened, so every
+//   request that arrived in that turn shares one fsync.
+
+import { randomInt } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Packr } from 'msgpackr';
+import type { MvccError } from '../mvcc/errors.js';
+import { type ApplyResult, MvccStore } from '../mvcc/store.js';
+import type { ApplyEntry, MvccEvent } from '../mvcc/types.js';
+import { ProposalRefusedError, RawNode } from '../raft/raw-node.js';
+import { SeededRng } from '../raft/rng.js';
+import { decodeConfChange } from '../raft/tracker.js';
+import {
+  type ConfChange,
+  ConfChangeType,
+  type Entry,
+  EntryType,
+  type Message,
+  NONE,
+  type NodeId,
+  type Refusal,
+  Role,
+  type Snapshot,
+} from '../raft/types.js';
+import { NodeDisk } from '../storage/disk.js';
+import { SnapshotStore } from '../storage/snapshot-file.js';
+import { WalLogStore } from '../storage/wal-log-store.js';
+import { PeerTransport } from '../transport/transport.js';
+import { GrpcError, noLeader, Status, stopped, timedOut } from './api/errors.js';
+import type { ServerConfig } from './config.js';
+import { clusterIdFor, hexId, memberIdFor } from './ids.js';
+import { decodeMemberContext, type Member, MemberTable } from './members.js';
+import { decodeProposal, encodeProposal, type ServerRequest } from './replicated.js';
+
+/** How long a client waits for its write to apply or its read index before "request timed out". */
+const REQUEST_TIMEOUT_MS = 7_000;
+/** Entries kept in the log behind a snapshot, so slightly slow followers catch up without one. */
+const SNAPSHOT_CATCH_UP_ENTRIES = 5_000;
+
+const snapshotPackr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
+
+interface SnapshotData {
+  readonly members: unknown;
+  /** The MVCC store's snapshot chunks, or null for the bootstrap snapshot (empty store). */
+  readonly mvcc: Uint8Array[] | null;
+}
+
+interface PendingWrite {
+  readonly resolve: (result: ApplyResult) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface ReadWaiter {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+export interface AppliedBatch {
+  readonly events: readonly MvccEvent[];
+  readonly revision: number;
+}
+
+export interface NodeLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export const consoleLogger: NodeLogger = {
+  info: (message, fields) =>
+    process.stderr.write(`${JSON.stringify({ level: 'info', msg: message, ...fields })}\n`),
+  warn: (message, fields) =>
+    process.stderr.write(`${JSON.stringify({ level: 'warn', msg: message, ...fields })}\n`),
+  error: (message, fields) =>
+    process.stderr.write(`${JSON.stringify({ level: 'error', msg: message, ...fields })}\n`),
+};
+
+function peerAddress(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port) };
+}
+
+export class FlotillaNode {
+  readonly memberId: NodeId;
+  readonly clusterId: bigint;
+  readonly members: MemberTable;
+  private readonly raw: RawNode;
+  private readonly pendingWrites = new Map<number, PendingWrite>();
+  private nextRequestId = 1;
+  private readQueue: ReadWaiter[] = [];
+  private readInFlight: { context: string; waiters: ReadWaiter[]; timer: NodeJS.Timeout } | null = null;
+  private readSequence = 0;
+  private appliedWaiters: { index: number; waiter: ReadWaiter }[] = [];
+  private loopScheduled = false;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private published = false;
+  private readonly appliedListeners: ((batch: AppliedBatch) => void)[] = [];
+  private readonly leaderListeners: ((isLeader: boolean) => void)[] = [];
+  leaderId: NodeId = NONE;
+
+  private constructor(
+    readonly config: ServerConfig,
+    readonly store: WalLogStore,
+    readonly mvcc: MvccStore,
+    readonly transport: PeerTransport,
+    readonly logger: NodeLogger,
+    ids: { memberId: NodeId; clusterId: bigint },
+    members: MemberTable,
+    appliedIndex: number,
+  ) {
+    this.memberId = ids.memberId;
+    this.clusterId = ids.clusterId;
+    this.members = members;
+    this.raw = new RawNode({
+      id: ids.memberId,
+      logStore: store,
+      rng: new SeededRng(randomInt(0, 2 ** 31)),
+      applied: appliedIndex,
+      electionTicks: Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs),
+      heartbeatTicks: 1,
+      preVote: true,
+      checkQuorum: true,
+      maxUncommittedBytes: 64 * 1024 * 1024,
+    });
+  }
+
+  /** Opens (or creates) the data dir, recovers, and starts the Raft loop and peer transport. */
+  static async start(config: ServerConfig, logger: NodeLogger = consoleLogger): Promise<FlotillaNode> {
+    const memberDir = join(config.dataDir, 'member');
+    mkdirSync(memberDir, { recursive: true });
+    const initialMembers: Member[] = config.initialCluster.map((m) => ({
+      id: memberIdFor([m.peerUrl], config.initialClusterToken),
+      name: m.name,
+      peerUrls: [m.peerUrl],
+      clientUrls: [],
+      isLearner: false,
+    }));
+    const memberId = memberIdFor(config.initialAdvertisePeerUrls, config.initialClusterToken);
+    const clusterId = clusterIdFor(initialMembers.map((m) => m.id));
+    const disk = new NodeDisk();
+    const snapshots = new SnapshotStore({ disk, dir: join(memberDir, 'snap') });
+    const store = WalLogStore.open({
+      disk,
+      walDir: join(memberDir, 'wal'),
+      snapshots,
+      clusterId,
+      groupId: 0,
+    });
+    if (store.lastIndex() === 0 && store.snapshot().metadata.index === 0) {
+      if (config.initialClusterState !== 'new') {
+        throw new GrpcError(Status.FAILED_PRECONDITION, 'joining an existing cluster is not supported yet');
+      }
+      bootstrap(store, initialMembers);
+      logger.info('bootstrapped a new cluster', {
+        member: hexId(memberId),
+        cluster: hexId(clusterId),
+        members: initialMembers.map((m) => m.name),
+      });
+    }
+    const snapshot = store.snapshot();
+    const data = decodeSnapshotData(snapshot.data);
+    const mvcc = MvccStore.open({ path: join(memberDir, 'db'), maxTxnOps: config.maxTxnOps });
+    // The WAL is the source of durability; LMDB may lag it. If it lags even the snapshot (the log
+    // before it is gone), rebuild the store from the snapshot.
+    if (data.mvcc !== null && mvcc.appliedIndex() < snapshot.metadata.index) mvcc.restore(data.mvcc);
+    const members = MemberTable.fromJSON(data.members);
+    const peer = peerAddress(config.listenPeerUrls[0].href);
+    const transport = new PeerTransport({
+      selfId: memberId,
+      clusterId,
+      listenHost: peer.host,
+      listenPort: peer.port,
+      onMessage: (m: Message) => node.receive(m),
+      onPeerUnreachable: (id: NodeId) => node.raw.reportUnreachable(id),
+      onSnapshotSent: (id: NodeId, failed: boolean) => node.raw.reportSnapshot(id, failed),
+    });
+    const node: FlotillaNode = new FlotillaNode(
+      config,
+      store,
+      mvcc,
+      transport,
+      logger,
+      { memberId, clusterId },
+      members,
+      snapshot.metadata.index,
+    );
+    await transport.start();
+    node.connectPeers();
+    node.tickTimer = setInterval(() => node.tick(), config.heartbeatIntervalMs);
+    node.scheduleLoop();
+    return node;
+  }
+
+  // ---- inputs ----------------------------------------------------------------------------------
+
+  private receive(m: Message): void {
+    if (this.stopping) return;
+    this.raw.step(m);
+    this.scheduleLoop();
+  }
+
+  private tick(): void {
+    this.raw.tick();
+    this.scheduleLoop();
+  }
+
+  /** Replicates `request`; resolves with its result once applied on this member. */
+  propose(request: ServerRequest): Promise<ApplyResult> {
+    if (this.stopping) return Promise.reject(stopped());
+    const requestId = this.nextRequestId++;
+    return new Promise<ApplyResult>((resolve, reject) => {
+      try {
+        this.raw.propose(encodeProposal({ requestId, origin: this.memberId, request }));
+      } catch (error) {
+        reject(error instanceof ProposalRefusedError ? noLeader() : error);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.pendingWrites.delete(requestId);
+        reject(timedOut());
+      }, REQUEST_TIMEOUT_MS);
+      this.pendingWrites.set(requestId, { resolve, reject, timer });
+      this.scheduleLoop();
+    });
+  }
+
+  /** Proposes a membership change; resolves once it is applied here. */
+  proposeConfChange(change: ConfChange): Promise<void> {
+    if (this.stopping) return Promise.reject(stopped());
+    return new Promise<void>((resolve, reject) => {
+      try {
+        this.raw.proposeConfChange(change);
+      } catch (error) {
+        reject(error instanceof ProposalRefusedError ? noLeader() : error);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.confChangeWaiters = this.confChangeWaiters.filter((w) => w.resolve !== resolve);
+        reject(timedOut());
+      }, REQUEST_TIMEOUT_MS);
+      this.confChangeWaiters.push({ nodeId: change.nodeId, type: change.type, resolve, reject, timer });
+      this.scheduleLoop();
+    });
+  }
+
+  private confChangeWaiters: {
+    nodeId: NodeId;
+    type: ConfChangeType;
+    resolve: () => void;
+    reject: (e: Error) => void;
+    timer: NodeJS.Timeout;
+  }[] = [];
+
+  /**
+   * Resolves once a local read reflects every write acknowledged before the call (ReadIndex,
+   * thesis §6.4). Reads arriving while one ReadIndex is in flight share the next one.
+   */
+  linearizableRead(): Promise<void> {
+    if (this.stopping) return Promise.reject(stopped());
+    return new Promise<void>((resolve, reject) => {
+      this.readQueue.push({ resolve, reject });
+      this.issueReadIndex();
+    });
+  }
+
+  private issueReadIndex(): void {
+    if (this.readInFlight !== null || this.readQueue.length === 0) return;
+    const waiters = this.readQueue;
+    this.readQueue = [];
+    const context = String(++this.readSequence);
+    try {
+      this.raw.readIndex(new TextEncoder().encode(context));
+    } catch (error) {
+      const reason = error instanceof ProposalRefusedError ? noLeader() : (error as Error);
+      for (const waiter of waiters) waiter.reject(reason);
+      return;
+    }
+    const timer = setTimeout(() => this.finishRead(context, timedOut()), REQUEST_TIMEOUT_MS);
+    this.readInFlight = { context, waiters, timer };
+    this.scheduleLoop();
+  }
+
+  private finishRead(context: string, outcome: number | Error): void {
+    const read = this.readInFlight;
+    if (read === null || read.context !== context) return;
+    clearTimeout(read.timer);
+    this.readInFlight = null;
+    if (outcome instanceof Error) {
+      for (const waiter of read.waiters) waiter.reject(outcome);
+    } else {
+      for (const waiter of read.waiters) this.waitForApplied(outcome, waiter);
+    }
+    this.issueReadIndex();
+  }
+
+  private waitForApplied(index: number, waiter: ReadWaiter): void {
+    if (this.mvcc.appliedIndex() >= index || this.raw.raft.log.applied >= index) waiter.resolve();
+    else this.appliedWaiters.push({ index, waiter });
+  }
+
+  // ---- the Ready loop --------------------------------------------------------------------------
+
+  private scheduleLoop(): void {
+    if (this.loopScheduled || this.stopping) return;
+    this.loopScheduled = true;
+    setImmediate(() => {
+      this.loopScheduled = false;
+      this.runReadyLoop();
+    });
+  }
+
+  private runReadyLoop(): void {
+    while (!this.stopping && this.raw.hasReady()) {
+      const rd = this.raw.ready();
+      if (rd.softState !== null) this.onSoftState(rd.softState.leader, rd.softState.role);
+      for (const m of rd.messages) this.transport.send(m);
+      if (rd.snapshot !== null) this.installSnapshot(rd.snapshot);
+      if (rd.hardState !== null || rd.entries.length > 0) {
+        this.store.save(rd.hardState, rd.entries);
+        if (rd.mustSync) this.store.sync();
+        else this.store.wal.flushBuffered();
+      }
+      for (const m of rd.messagesAfterPersist) this.transport.send(m);
+      if (rd.committedEntries.length > 0) this.apply(rd.committedEntries);
+      for (const state of rd.readStates)
+        this.finishRead(new TextDecoder().decode(state.context), state.index);
+      for (const refusal of rd.refusals) this.onRefusal(refusal);
+      this.raw.advance(rd);
+      this.maybeSnapshot();
+    }
+    this.maybePublish();
+  }
+
+  private onSoftState(leader: NodeId, role: Role): void {
+    const wasLeader = this.leaderId === this.memberId;
+    this.leaderId = leader;
+    const isLeader = role === Role.Leader;
+    if (leader !== NONE)
+      this.logger.info('leader known', { member: hexId(this.memberId), leader: hexId(leader) });
+    if (wasLeader !== isLeader) for (const listener of this.leaderListeners) listener(isLeader);
+  }
+
+  private onRefusal(refusal: Refusal): void {
+    if (refusal.kind === 'read') {
+      this.finishRead(new TextDecoder().decode(refusal.context), noLeader());
+      return;
+    }
+    if (refusal.context.byteLength === 0) return;
+    try {
+      const proposal = decodeProposal(refusal.context);
+      const pending = this.pendingWrites.get(proposal.requestId);
+      if (pending === undefined || proposal.origin !== this.memberId) return;
+      this.pendingWrites.delete(proposal.requestId);
+      clearTimeout(pending.timer);
+      pending.reject(noLeader());
+    } catch {
+      // A refused membership change: its waiter times out (conf changes are operator actions).
+    }
+  }
+
+  /** Applies committed entries in order: one LMDB transaction for the whole batch. */
+  private apply(entries: readonly Entry[]): void {
+    const batch: ApplyEntry[] = [];
+    const origins: ({ requestId: number } | null)[] = [];
+    for (const entry of entries) {
+      if (entry.type === EntryType.ConfChange) {
+        this.applyConfChange(entry);
+        batch.push({ index: entry.index, request: { type: 'noop' } });
+        origins.push(null);
+        continue;
+      }
+      if (entry.data.byteLength === 0) {
+        batch.push({ index: entry.index, request: { type: 'noop' } });
+        origins.push(null);
+        continue;
+      }
+      const proposal = decodeProposal(entry.data);
+      const request = proposal.request;
+      if (request.type === 'publish') {
+        this.members.setClientUrls(proposal.origin, request.clientUrls, request.name);
+        batch.push({ index: entry.index, request: { type: 'noop' } });
+      } else {
+        batch.push({ index: entry.index, request });
+      }
+      origins.push(proposal.origin === this.memberId ? { requestId: proposal.requestId } : null);
+    }
+    const results = this.mvcc.applyBatch(batch);
+    const events: MvccEvent[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i];
+      if (result.status === 'applied') for (const event of result.events) events.push(event);
+      const origin = origins[i];
+      if (origin === null) continue;
+      const pending = this.pendingWrites.get(origin.requestId);
+      if (pending === undefined) continue;
+      this.pendingWrites.delete(origin.requestId);
+      clearTimeout(pending.timer);
+      pending.resolve(result);
+    }
+    const revision = this.mvcc.currentRevision();
+    if (events.length > 0) for (const listener of this.appliedListeners) listener({ events, revision });
+    this.releaseAppliedWaiters();
+  }
+
+  private releaseAppliedWaiters(): void {
+    if (this.appliedWaiters.length === 0) return;
+    const applied = this.mvcc.appliedIndex();
+    const ready = this.appliedWaiters.filter((w) => w.index <= applied);
+    if (ready.length === 0) return;
+    this.appliedWaiters = this.appliedWaiters.filter((w) => w.index > applied);
+    for (const { waiter } of ready) waiter.resolve();
+  }
+
+  private applyConfChange(entry: Entry): void {
+    const change = decodeConfChange(entry.data);
+    const context = decodeMemberContext(change.context);
+    if (change.type === ConfChangeType.RemoveNode) {
+      this.members.remove(change.nodeId);
+      this.transport.removePeer(change.nodeId);
+      if (change.nodeId === this.memberId) this.logger.warn('this member was removed from the cluster');
+    } else {
+      const existing = this.members.get(change.nodeId);
+      this.members.upsert({
+        id: change.nodeId,
+        name: context?.name ?? existing?.name ?? '',
+        peerUrls: context?.peerUrls ?? existing?.peerUrls ?? [],
+        clientUrls: context?.clientUrls ?? existing?.clientUrls ?? [],
+        isLearner: change.type === ConfChangeType.AddLearner,
+      });
+      this.connectPeers();
+    }
+    const done = this.confChangeWaiters.filter((w) => w.nodeId === change.nodeId && w.type === change.type);
+    this.confChangeWaiters = this.confChangeWaiters.filter((w) => !done.includes(w));
+    for (const waiter of done) {
+      clearTimeout(waiter.timer);
+      waiter.resolve();
+    }
+  }
+
+  private installSnapshot(snapshot: Snapshot): void {
+    this.store.applySnapshot(snapshot);
+    const data = decodeSnapshotData(snapshot.data);
+    if (data.mvcc !== null) this.mvcc.restore(data.mvcc);
+    const members = MemberTable.fromJSON(data.members);
+    for (const member of this.members.list()) this.members.remove(member.id);
+    for (const member of members.list()) this.members.upsert(member);
+    this.connectPeers();
+    this.logger.info('installed snapshot from leader', { index: snapshot.metadata.index });
+  }
+
+  /** Log compaction: every snapshotCount applied entries, snapshot the state and drop old log. */
+  private maybeSnapshot(): void {
+    const applied = this.raw.raft.log.applied;
+    const snapshotIndex = this.store.snapshot().metadata.index;
+    if (applied - snapshotIndex < this.config.snapshotCount) return;
+    const metadata = {
+      index: applied,
+      term: this.store.term(applied),
+      confState: this.raw.raft.membership.toConfState(),
+    };
+    const data = encodeSnapshotData({ members: this.members.toJSON(), mvcc: [...this.mvcc.snapshot()] });
+    this.store.createSnapshot(metadata, data);
+    this.store.compact(Math.max(this.store.firstIndex(), applied - SNAPSHOT_CATCH_UP_ENTRIES));
+    this.store.sync();
+    this.store.releaseSegments();
+  }
+
+  /** Announce this member's name and client URLs through Raft once a leader is known (etcd's publish). */
+  private maybePublish(): void {
+    if (this.published || this.leaderId === NONE || this.stopping) return;
+    this.published = true;
+    this.propose({
+      type: 'publish',
+      name: this.config.name,
+      clientUrls: this.config.advertiseClientUrls,
+    }).catch(() => {
+      this.published = false; // try again once a leader is known
+    });
+  }
+
+  private connectPeers(): void {
+    for (const member of this.members.list()) {
+      if (member.id === this.memberId || member.peerUrls.length === 0) continue;
+      const { host, port } = peerAddress(member.peerUrls[0]);
+      this.transport.addPeer(member.id, host, port);
+    }
+  }
+
+  // ---- observation -----------------------------------------------------------------------------
+
+  onApplied(listener: (batch: AppliedBatch) => void): void {
+    this.appliedListeners.push(listener);
+  }
+
+  onLeadershipChange(listener: (isLeader: boolean) => void): void {
+    this.leaderListeners.push(listener);
+  }
+
+  isLeader(): boolean {
+    return this.raw.raft.role === Role.Leader;
+  }
+
+  term(): number {
+    return this.raw.raft.term;
+  }
+
+  status(): ReturnType<RawNode['status']> {
+    return this.raw.status();
+  }
+
+  transferLeadership(target: NodeId): void {
+    this.raw.transferLeadership(target);
+    this.scheduleLoop();
+  }
+
+  /** The error to report for a refused MVCC request. */
+  static failure(result: ApplyResult): MvccError | null {
+    return result.status === 'failed' ? result.error : null;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    for (const pending of this.pendingWrites.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(stopped());
+    }
+    this.pendingWrites.clear();
+    if (this.readInFlight !== null) this.finishRead(this.readInFlight.context, stopped());
+    for (const waiter of this.readQueue) waiter.reject(stopped());
+    for (const { waiter } of this.appliedWaiters) waiter.reject(stopped());
+    await this.transport.close();
+    this.store.close();
+    await this.mvcc.close();
+  }
+}
+
+function encodeSnapshotData(data: SnapshotData): Uint8Array {
+  return snapshotPackr.pack(data);
+}
+
+function decodeSnapshotData(bytes: Uint8Array): SnapshotData {
+  if (bytes.byteLength === 0) return { members: [], mvcc: null };
+  return snapshotPackr.unpack(bytes) as SnapshotData;
+}
+
+/** A new cluster starts from a snapshot at index 1 that names every initial member. */
+function bootstrap(store: WalLogStore, members: readonly Member[]): void {
+  const table = new MemberTable(members);
+  store.applySnapshot({
+    metadata: { index: 1, term: 1, confState: { voters: members.map((m) => m.id), learners: [] } },
+    data: encodeSnapshotData({ members: table.toJSON(), mvcc: null }),
+  });
+  store.save({ term: 1, vote: NONE, commit: 1 }, []);
+  store.sync();
+}
