@@ -1,0 +1,48 @@
+// Differential test (TESTING.md §3): the same seeded request sequence goes to a fresh real etcd (A)
+// and a fresh target (B); every answer must match after normalization (see normalize.ts).
+//
+//   FLOTILLA_DIFF_SEEDS=20          number of seeds (1..N)
+//   FLOTILLA_DIFF_SEED=7            run only this seed (to reproduce a failure)
+//   FLOTILLA_DIFF_OPS=300           operations per seed
+//   FLOTILLA_DIFF_TARGET=etcd       B: etcd (harness self-check) or flotilla
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { diffTargetFromEnv, etcdEndpoint } from '../support/endpoints.js';
+import { etcdSkipReason } from '../support/etcd.js';
+import { runWithEndpoints } from './runner.js';
+
+const SEED_COUNT = positiveInteger('FLOTILLA_DIFF_SEEDS', 20);
+const OP_COUNT = positiveInteger('FLOTILLA_DIFF_OPS', 300);
+/** Seeds run in parallel: each holds two servers; startup dominates, so a little overlap pays. */
+const SEEDS_IN_PARALLEL = 3;
+
+const seeds = process.env.FLOTILLA_DIFF_SEED
+  ? [positiveInteger('FLOTILLA_DIFF_SEED', 1)]
+  : Array.from({ length: SEED_COUNT }, (_, index) => index + 1);
+
+const target = diffTargetFromEnv();
+
+test(`differential: etcd vs ${target.name}, ${seeds.length} seeds x ${OP_COUNT} ops`, {
+  skip: etcdSkipReason(),
+  concurrency: SEEDS_IN_PARALLEL,
+}, async (t) => {
+  await Promise.all(
+    seeds.map((seed) =>
+      t.test(`seed ${seed}`, async () => {
+        const result = await runWithEndpoints(seed, OP_COUNT, etcdEndpoint, target);
+        if (result.mismatch) assert.fail(result.mismatch.message);
+        assert.equal(result.steps.length, OP_COUNT);
+      }),
+    ),
+  );
+});
+
+function positiveInteger(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return value;
+}

@@ -1,0 +1,200 @@
+// Real Flotilla clusters for tests: each member is a separate `flotilla serve` process on
+// loopback ports with its own data directory. Members can be killed with real signals and
+// restarted on the same ports and data. Readiness is awaited by polling gRPC, never by sleeping.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EtcdClient } from './grpc-client.js';
+import { freePortPair, LOOPBACK_HOST } from './ports.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/flotilla.js', import.meta.url));
+/** Bound on waiting for a cluster to answer and elect a leader. */
+export const CLUSTER_READY_TIMEOUT_MS = 20_000;
+const POLL_INTERVAL_MS = 50;
+const STOP_GRACE_MS = 3_000;
+
+export interface MemberSpec {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly dataDir: string;
+}
+
+export interface RunningMember extends MemberSpec {
+  process: ChildProcess | null;
+  exited: Promise<number | null>;
+  output: string;
+}
+
+function clientAddress(member: MemberSpec): string {
+  return `${LOOPBACK_HOST}:${member.clientPort}`;
+}
+
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+  );
+}
+
+export class FlotillaCluster {
+  readonly members: RunningMember[];
+  private readonly root: string;
+  private readonly extraArgs: readonly string[];
+
+  private constructor(root: string, specs: MemberSpec[], extraArgs: readonly string[]) {
+    this.root = root;
+    this.extraArgs = extraArgs;
+    this.members = specs.map((spec) => ({
+      ...spec,
+      process: null,
+      exited: Promise.resolve(null),
+      output: '',
+    }));
+  }
+
+  /** Starts `size` members and waits until every one answers and a leader exists. */
+  static async start(size: number, extraArgs: readonly string[] = []): Promise<FlotillaCluster> {
+    const root = mkdtempSync(join(tmpdir(), 'flotilla-test-'));
+    const specs: MemberSpec[] = [];
+    for (let i = 0; i < size; i++) {
+      const [clientPort, peerPort] = await freePortPair();
+      specs.push({ name: `m${i + 1}`, clientPort, peerPort, dataDir: join(root, `m${i + 1}`) });
+    }
+    const cluster = new FlotillaCluster(root, specs, extraArgs);
+    for (let i = 0; i < size; i++) cluster.spawnMember(i);
+    await cluster.waitReady();
+    return cluster;
+  }
+
+  get endpoints(): string[] {
+    return this.members.map(clientAddress);
+  }
+
+  address(index: number): string {
+    return clientAddress(this.members[index]);
+  }
+
+  private spawnMember(index: number): void {
+    const member = this.members[index];
+    const initialCluster = this.members
+      .map((m) => `${m.name}=http://${LOOPBACK_HOST}:${m.peerPort}`)
+      .join(',');
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'serve',
+        `--name=${member.name}`,
+        `--data-dir=${member.dataDir}`,
+        `--listen-client-urls=http://${LOOPBACK_HOST}:${member.clientPort}`,
+        `--advertise-client-urls=http://${LOOPBACK_HOST}:${member.clientPort}`,
+        `--listen-peer-urls=http://${LOOPBACK_HOST}:${member.peerPort}`,
+        `--initial-advertise-peer-urls=http://${LOOPBACK_HOST}:${member.peerPort}`,
+        `--initial-cluster=${initialCluster}`,
+        ...this.extraArgs,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    member.process = child;
+    member.output = '';
+    const keep = (chunk: Buffer) => {
+      // Keep the tail only: enough to explain a failure, bounded in memory.
+      member.output = (member.output + chunk.toString()).slice(-20_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    member.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  /** Every running member answers Status, and they agree on one leader. */
+  async waitReady(timeoutMs = CLUSTER_READY_TIMEOUT_MS): Promise<string> {
+    return waitFor('a leader on every running member', timeoutMs, async () => {
+      let leader: string | undefined;
+      for (const member of this.members) {
+        if (member.process === null) continue;
+        if (member.process.exitCode !== null) {
+          throw new Error(`member ${member.name} exited with ${member.process.exitCode}:\n${member.output}`);
+        }
+        const client = new EtcdClient(clientAddress(member));
+        try {
+          const status = await client.status();
+          if ('error' in status) return undefined;
+          const seen = String(status.response.leader);
+          if (seen === '0' || (leader !== undefined && leader !== seen)) return undefined;
+          leader = seen;
+        } finally {
+          client.close();
+        }
+      }
+      return leader;
+    });
+  }
+
+  /** Index of the member that currently leads, by asking it. */
+  async leaderIndex(): Promise<number> {
+    const leader = await this.waitReady();
+    for (let i = 0; i < this.members.length; i++) {
+      if (this.members[i].process === null) continue;
+      const client = new EtcdClient(this.address(i));
+      try {
+        const status = await client.status();
+        if (!('error' in status) && String(status.response.header?.member_id) === leader) return i;
+      } finally {
+        client.close();
+      }
+    }
+    throw new Error('no member claims to be the leader');
+  }
+
+  /** Sends a real signal; for SIGKILL, waits for the process to be gone. */
+  async kill(index: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const member = this.members[index];
+    if (member.process === null) return;
+    member.process.kill(signal);
+    if (signal === 'SIGKILL' || signal === 'SIGTERM') {
+      await member.exited;
+      member.process = null;
+    }
+  }
+
+  /** Restarts a stopped member on the same ports and data directory. */
+  restart(index: number): void {
+    if (this.members[index].process !== null) throw new Error(`member ${index} is still running`);
+    this.spawnMember(index);
+  }
+
+  async stop(): Promise<void> {
+    for (const member of this.members) {
+      const child = member.process;
+      if (child === null || child.exitCode !== null) continue;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await member.exited;
+      clearTimeout(timer);
+      member.process = null;
+    }
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  describe(): string {
+    return this.members.map((m) => `--- ${m.name} ---\n${m.output}`).join('\n');
+  }
+}
