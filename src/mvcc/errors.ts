@@ -107,6 +107,24 @@ export class LeaseNotFoundError extends MvccError {
   }
 }
 
+/** lease.ErrLeaseExists: a grant names a lease id that is already in use. */
+export class LeaseExistsError extends MvccError {
+  readonly code = GrpcStatus.FailedPrecondition;
+  constructor() {
+    super('etcdserver: lease already exists');
+    this.name = 'LeaseExistsError';
+  }
+}
+
+/** lease.ErrLeaseTTLTooLarge: a grant asks for more than MAX_LEASE_TTL_SECONDS. */
+export class LeaseTtlTooLargeError extends MvccError {
+  readonly code = GrpcStatus.OutOfRange;
+  constructor() {
+    super('etcdserver: too large lease TTL');
+    this.name = 'LeaseTtlTooLargeError';
+  }
+}
+
 /** A snapshot stream that is truncated, corrupted or of an unknown format. */
 export class SnapshotFormatError extends Error {
   constructor(message: string) {

@@ -3,8 +3,8 @@
 // can: it hashes the bucket name "key", then for each revision in order etcd's revision key
 // (8-byte main, '_', 8-byte sub, 't' for a tombstone) and the protobuf mvccpb.KeyValue;
 // revisions at or below the compact revision count only while they are still the newest
-// revision of their key at the hashed revision. (etcd skips that filter when its whole keep set
-// is empty; we do not reproduce that corner.)
+// revision of their key at the hashed revision — except that etcd skips that filter when its
+// whole keep set is empty (no key is live at the hashed revision), and so do we.
 
 import { crc32cUpdate } from '../storage/crc32c.js';
 import { decodeRecord, isTombstoneRecord } from './codec.js';
@@ -28,13 +28,23 @@ export interface HashResult {
   readonly currentRevision: number;
 }
 
-export function hashKV(tables: Tables, meta: MetaState, requested: number): HashResult {
+/**
+ * @param liveKeysAt how many keys exist at a revision (etcd's kvindex.Keep(rev) is empty exactly
+ *   when none does).
+ */
+export function hashKV(
+  tables: Tables,
+  meta: MetaState,
+  requested: number,
+  liveKeysAt: (revision: number) => number,
+): HashResult {
   if (requested > 0 && requested <= meta.compactRevision) throw new CompactedError();
   if (requested > 0 && requested > meta.currentRevision) throw new FutureRevisionError();
   const revision = requested === 0 ? meta.currentRevision : requested;
   let hash = crc32cUpdate(0, BUCKET_NAME);
   if (revision < 0)
     return { hash, compactRevision: meta.compactRevision, currentRevision: meta.currentRevision };
+  const keepIsEmpty = liveKeysAt(revision) === 0;
   for (const { key, value } of tables.rev.getRange({
     start: Buffer.alloc(1),
     end: revisionKey(revision + 1, 0),
@@ -43,7 +53,8 @@ export function hashKV(tables: Tables, meta: MetaState, requested: number): Hash
     const sub = readUint64(key, 8);
     const tombstone = isTombstoneRecord(value);
     const kv = decodeRecord(value);
-    if (main <= meta.compactRevision && supersededAt(tables, kv.key, main, sub, revision)) continue;
+    if (!keepIsEmpty && main <= meta.compactRevision && supersededAt(tables, kv.key, main, sub, revision))
+      continue;
     hash = crc32cUpdate(hash, etcdRevisionKey(main, sub, tombstone));
     hash = crc32cUpdate(hash, encodeKeyValueProto(kv, tombstone));
   }

@@ -16,8 +16,10 @@ export interface ChangesResult {
 
 /**
  * The changes to keys in `range` at revisions >= startRevision, at most about `limit` events
- * (the last revision is always completed). Throws CompactedError when the start revision is
- * below the compact revision, as etcd cancels such a watch.
+ * (the last revision is always completed). `maxScannedRecords` (0: no bound) also stops at a
+ * revision boundary once that many records were read, matching or not, so a narrow watcher
+ * over a long history costs bounded work per call. Throws CompactedError when the start
+ * revision is below the compact revision, as etcd cancels such a watch.
  */
 export function changesSince(
   tables: Tables,
@@ -25,10 +27,13 @@ export function changesSince(
   startRevision: number,
   range: KeyRange,
   limit: number,
+  maxScannedRecords = 0,
 ): ChangesResult {
   if (startRevision < meta.compactRevision) throw new CompactedError();
   const events: MvccEvent[] = [];
   const from = Math.max(startRevision, 1);
+  let scanned = 0;
+  let previousMain = 0;
   for (const { key, value } of tables.rev.getRange({
     start: revisionKey(from, 0),
     end: revisionKey(meta.currentRevision + 1, 0),
@@ -37,6 +42,11 @@ export function changesSince(
     if (limit > 0 && events.length >= limit && events[events.length - 1]!.kv.modRevision !== main) {
       return { events, nextRevision: main };
     }
+    if (maxScannedRecords > 0 && scanned >= maxScannedRecords && main !== previousMain) {
+      return { events, nextRevision: main };
+    }
+    scanned++;
+    previousMain = main;
     const kv = decodeRecord(value);
     if (!inKeyRange(range, kv.key)) continue;
     events.push(

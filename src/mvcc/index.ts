@@ -3,6 +3,8 @@
 export { crc32c, crc32cUpdate } from '../storage/crc32c.js';
 export * from './errors.js';
 export type { ChangesResult } from './history.js';
+export { compareBytes, inKeyRange, type KeyRange, keyRange } from './keys.js';
+export { MAX_LEASE_TTL_SECONDS } from './leases.js';
 export { type ApplyResult, MvccStore, type MvccStoreOptions } from './store.js';
 export { isTxnReadOnly } from './txn.js';
 export * from './types.js';

@@ -13,7 +13,8 @@ import { SnapshotFormatError } from './errors.js';
 import { TABLE_NAMES, type Tables, tableByName } from './tables.js';
 
 const MAGIC = Buffer.from('FLMVCC');
-const FORMAT_VERSION = 1;
+// Version 2 added the leaseRecords table (table ids shifted: meta is now 5).
+const FORMAT_VERSION = 2;
 const HEADER_BYTES = MAGIC.length + 1;
 const RECORD_HEADER_BYTES = 9;
 const TRAILER_MARK = 0xff;

@@ -8,6 +8,7 @@
 //   rev     main rev (u64 BE) ++ sub rev (u64 BE) -> record; every put and tombstone ever kept
 //   hist    escape(user key) ++ 0x00 0x01 ++ main ++ sub -> 1 byte (1 = tombstone): per-key history
 //   lease   lease id (i64 BE) ++ user key -> 1 byte: the keys attached to each lease
+//   leaseRecords  lease id (i64 BE) -> granted TTL, checkpointed remaining TTL (leases.ts)
 // Records are codec.ts's fixed layout. `latest` makes current-revision reads one lookup per key;
 // `hist` plays etcd's in-memory keyIndex for reads at past revisions and for compaction; `rev`
 // is etcd's "key" bucket, in revision order, for watch replay and HashKV.
@@ -23,10 +24,11 @@
 import { assert } from '../raft/assert.js';
 import { applyDeleteRange, applyPut, applyRange, checkPutLease } from './apply.js';
 import { checkCompact, compactHistory } from './compact.js';
-import { MvccError } from './errors.js';
+import { LeaseNotFoundError, MvccError } from './errors.js';
 import { hashKV } from './hash.js';
 import { type ChangesResult, changesSince } from './history.js';
 import { keyRange, LEASE_ID_BYTES, leasePrefix } from './keys.js';
+import { applyLeaseCheckpoint, applyLeaseGrant, getLease, listLeases, removeLease } from './leases.js';
 import { getAt } from './read.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, restoreTables, snapshotChunks } from './snapshot.js';
 import { type MetaState, maxKeyBytes, openTables, readMeta, type Tables, writeMeta } from './tables.js';
@@ -41,6 +43,7 @@ import type {
   HashKVResponse,
   KeyValue,
   LeaseChecker,
+  LeaseRecord,
   MvccEvent,
   PutRequest,
   PutResponse,
@@ -64,7 +67,14 @@ export interface MvccStoreOptions {
   readonly path: string;
   /** 'lazy' (default): commits skip fsync, the Raft WAL gives durability. 'durable': fsync each commit. */
   readonly sync?: 'lazy' | 'durable';
-  /** Consulted for puts that attach a lease; without it every lease id is accepted. */
+  /**
+   * How puts that attach a lease are checked. 'table' (default, etcd's rule): the lease must be
+   * in the lease table, else "requested lease not found"; a revoke of an unknown lease fails the
+   * same way. 'off': every lease id is accepted and revoking an unknown lease just deletes its
+   * keys — for tests and tools that exercise the key space without granting leases.
+   */
+  readonly leaseChecks?: 'table' | 'off';
+  /** Overrides the lease check of puts (takes precedence over `leaseChecks`). */
   readonly leases?: LeaseChecker;
   readonly maxTxnOps?: number;
   readonly mapSizeBytes?: number;
@@ -87,6 +97,7 @@ export class MvccStore {
   private constructor(
     private readonly tables: Tables,
     private readonly leases: LeaseChecker | undefined,
+    private readonly leaseTableChecked: boolean,
     maxTxnOps: number,
   ) {
     this.meta = readMeta(tables);
@@ -99,7 +110,12 @@ export class MvccStore {
       noSync: (options.sync ?? 'lazy') === 'lazy',
       ...(options.mapSizeBytes === undefined ? {} : { mapSizeBytes: options.mapSizeBytes }),
     });
-    return new MvccStore(tables, options.leases, options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS);
+    const leaseTableChecked = (options.leaseChecks ?? 'table') === 'table';
+    // The table checker reads inside the apply transaction, so a grant earlier in the same
+    // batch is visible to a put after it.
+    const tableChecker: LeaseChecker = { leaseExists: (id) => getLease(tables, id) !== undefined };
+    const leases = options.leases ?? (leaseTableChecked ? tableChecker : undefined);
+    return new MvccStore(tables, leases, leaseTableChecked, options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS);
   }
 
   async close(): Promise<void> {
@@ -139,7 +155,11 @@ export class MvccStore {
   }
 
   hashKV(revision = 0): HashKVResponse {
-    const result = hashKV(this.tables, this.meta, revision);
+    const result = hashKV(this.tables, this.meta, revision, (at) => {
+      // Every key, at `at`: key "\0" with range_end "\0" is the whole key space.
+      const all = new Uint8Array([0]);
+      return this.range({ key: all, rangeEnd: all, revision: at, countOnly: true }).count;
+    });
     return {
       header: { revision: result.currentRevision },
       hash: result.hash,
@@ -147,14 +167,22 @@ export class MvccStore {
     };
   }
 
-  /** Past changes for watch replay; see history.ts. `limit` 0 means no limit. */
+  /** Past changes for watch replay; see history.ts. `limit` and `maxScannedRecords` 0 mean no limit. */
   changesSince(
     startRevision: number,
     key: Uint8Array,
     rangeEnd: Uint8Array | undefined,
     limit: number,
+    maxScannedRecords = 0,
   ): ChangesResult {
-    return changesSince(this.tables, this.meta, startRevision, keyRange(key, rangeEnd), limit);
+    return changesSince(
+      this.tables,
+      this.meta,
+      startRevision,
+      keyRange(key, rangeEnd),
+      limit,
+      maxScannedRecords,
+    );
   }
 
   /** The keys attached to a lease, in key order. */
@@ -166,6 +194,16 @@ export class MvccStore {
       keys.push(key.subarray(LEASE_ID_BYTES));
     }
     return keys;
+  }
+
+  /** The lease table row of `leaseId`, undefined when there is none. */
+  lease(leaseId: bigint): LeaseRecord | undefined {
+    return getLease(this.tables, leaseId);
+  }
+
+  /** Every row of the lease table, in id byte order (the lessor rebuilds from this at startup). */
+  leaseRecords(): LeaseRecord[] {
+    return [...listLeases(this.tables)];
   }
 
   // --- applying Raft entries ----------------------------------------------------------------------
@@ -289,7 +327,26 @@ export class MvccStore {
         compactHistory(this.tables, request.compact.revision);
         this.meta.compactRevision = request.compact.revision;
         return { type: 'compact', compact: { header: { revision: this.meta.currentRevision } } };
+      case 'leaseGrant':
+        applyLeaseGrant(this.tables, request.leaseGrant);
+        return {
+          type: 'leaseGrant',
+          leaseGrant: {
+            header: { revision: this.meta.currentRevision },
+            id: request.leaseGrant.id,
+            ttlSeconds: request.leaseGrant.ttlSeconds,
+          },
+        };
+      case 'leaseCheckpoint':
+        applyLeaseCheckpoint(this.tables, request.leaseCheckpoint);
+        return {
+          type: 'leaseCheckpoint',
+          leaseCheckpoint: { header: { revision: this.meta.currentRevision } },
+        };
       case 'leaseRevoke': {
+        // Checked before any write so a refused revoke changes nothing (etcd lessor.Revoke).
+        const known = removeLease(this.tables, request.leaseId);
+        if (!known && this.leaseTableChecked) throw new LeaseNotFoundError();
         let deleted = 0;
         for (const key of this.keysWithLease(request.leaseId))
           deleted += txn.deleteRange(keyRange(key, undefined));

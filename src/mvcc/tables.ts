@@ -19,10 +19,12 @@ export interface Tables {
   readonly hist: Database<Buffer, Buffer>;
   /** lease id ++ user key -> 1 byte. Keys attached to each lease. */
   readonly lease: Database<Buffer, Buffer>;
+  /** lease id -> granted TTL and checkpointed remaining TTL (leases.ts). etcd's "lease" bucket. */
+  readonly leaseRecords: Database<Buffer, Buffer>;
 }
 
 /** Every table in a fixed order: the order snapshots write them in. Meta goes last. */
-export const TABLE_NAMES = ['latest', 'rev', 'hist', 'lease', 'meta'] as const;
+export const TABLE_NAMES = ['latest', 'rev', 'hist', 'lease', 'leaseRecords', 'meta'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 
 export interface OpenTablesOptions {
@@ -54,6 +56,7 @@ export function openTables(options: OpenTablesOptions): Tables {
     rev: table('rev'),
     hist: table('hist'),
     lease: table('lease'),
+    leaseRecords: table('leaseRecords'),
   };
 }
 

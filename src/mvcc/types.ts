@@ -137,6 +137,40 @@ export interface LeaseRevokeResponse {
   readonly deleted: number;
 }
 
+/** One row of the lease table (etcd's leasepb.Lease). */
+export interface LeaseRecord {
+  readonly id: bigint;
+  /** The TTL granted (after the lessor raised it to its minimum). */
+  readonly ttlSeconds: number;
+  /** The remaining TTL at the last checkpoint; 0 when never checkpointed or cleared by a renewal. */
+  readonly remainingTtlSeconds: number;
+}
+
+export interface LeaseGrantRequest {
+  /** Never 0: the proposer picks the id before proposing so every replica applies the same one. */
+  readonly id: bigint;
+  readonly ttlSeconds: number;
+}
+
+export interface LeaseGrantResponse {
+  readonly header: ResponseHeader;
+  readonly id: bigint;
+  readonly ttlSeconds: number;
+}
+
+export interface LeaseCheckpoint {
+  readonly id: bigint;
+  readonly remainingTtlSeconds: number;
+}
+
+export interface LeaseCheckpointRequest {
+  readonly checkpoints: readonly LeaseCheckpoint[];
+}
+
+export interface LeaseCheckpointResponse {
+  readonly header: ResponseHeader;
+}
+
 export interface HashKVResponse {
   readonly header: ResponseHeader;
   /** CRC32-Castagnoli over the key-value history up to the requested revision. */
@@ -165,8 +199,12 @@ export type ApplyRequest =
   | { readonly type: 'deleteRange'; readonly deleteRange: DeleteRangeRequest }
   | { readonly type: 'txn'; readonly txn: TxnRequest }
   | { readonly type: 'compact'; readonly compact: CompactionRequest }
-  /** Deletes every key attached to the lease in one revision (the lessor's revoke). */
+  /** Adds a lease to the lease table. */
+  | { readonly type: 'leaseGrant'; readonly leaseGrant: LeaseGrantRequest }
+  /** Deletes every key attached to the lease in one revision, and the lease record (the lessor's revoke). */
   | { readonly type: 'leaseRevoke'; readonly leaseId: bigint }
+  /** Persists the leader's remaining TTLs so a new leader does not restart them from the full TTL. */
+  | { readonly type: 'leaseCheckpoint'; readonly leaseCheckpoint: LeaseCheckpointRequest }
   /** An entry with no effect on the key space (empty entry, conf change): only advances the index. */
   | { readonly type: 'noop' };
 
@@ -175,7 +213,9 @@ export type ApplyResponse =
   | { readonly type: 'deleteRange'; readonly deleteRange: DeleteRangeResponse }
   | { readonly type: 'txn'; readonly txn: TxnResponse }
   | { readonly type: 'compact'; readonly compact: CompactionResponse }
+  | { readonly type: 'leaseGrant'; readonly leaseGrant: LeaseGrantResponse }
   | { readonly type: 'leaseRevoke'; readonly leaseRevoke: LeaseRevokeResponse }
+  | { readonly type: 'leaseCheckpoint'; readonly leaseCheckpoint: LeaseCheckpointResponse }
   | { readonly type: 'noop'; readonly header: ResponseHeader };
 
 export interface ApplyEntry {

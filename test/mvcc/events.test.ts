@@ -92,3 +92,21 @@ test('changesSince with a limit stops at a revision boundary', () =>
     );
     assert.equal(rest.nextRevision, 4);
   }));
+
+test('changesSince with maxScannedRecords stops at a revision boundary after that many records', () =>
+  withStore((store) => {
+    for (let i = 0; i < 6; i++) store.put({ key: b(`other${i}`), value: b('1') }); // 2..7
+    store.put({ key: b('mine'), value: b('1') }); // 8
+    const first = store.changesSince(1, b('mine'), undefined, 0, 2);
+    assert.deepEqual(first.events, []);
+    assert.equal(first.nextRevision, 4);
+    let next = first.nextRevision;
+    let found: string[] = [];
+    while (next <= store.currentRevision()) {
+      const batch = store.changesSince(next, b('mine'), undefined, 0, 2);
+      found = found.concat(batch.events.map((e) => s(e.kv.key)));
+      assert.ok(batch.nextRevision > next);
+      next = batch.nextRevision;
+    }
+    assert.deepEqual(found, ['mine']);
+  }));
