@@ -12,6 +12,7 @@ import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
+import { Lessor } from '../lease/lessor.js';
 import type { MvccError } from '../mvcc/errors.js';
 import { type ApplyResult, MvccStore } from '../mvcc/store.js';
 import type { ApplyEntry, MvccEvent } from '../mvcc/types.js';
@@ -34,6 +35,7 @@ import { NodeDisk } from '../storage/disk.js';
 import { SnapshotStore } from '../storage/snapshot-file.js';
 import { WalLogStore } from '../storage/wal-log-store.js';
 import { PeerTransport } from '../transport/transport.js';
+import { WatchHub } from '../watch/hub.js';
 import { GrpcError, noLeader, Status, stopped, timedOut } from './api/errors.js';
 import type { ServerConfig } from './config.js';
 import { clusterIdFor, hexId, memberIdFor } from './ids.js';
@@ -44,6 +46,10 @@ import { decodeProposal, encodeProposal, type ServerRequest } from './replicated
 const REQUEST_TIMEOUT_MS = 7_000;
 /** Entries kept in the log behind a snapshot, so slightly slow followers catch up without one. */
 const SNAPSHOT_CATCH_UP_ENTRIES = 5_000;
+/** How often the leader looks for expired leases and checkpoints due. */
+const LEASE_SWEEP_INTERVAL_MS = 500;
+/** Revokes proposed per sweep (the lessor also rate-limits them per second). */
+const LEASE_REVOKES_PER_SWEEP_MAX = 500;
 
 const snapshotPackr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
 
@@ -94,6 +100,9 @@ export class FlotillaNode {
   readonly clusterId: bigint;
   readonly members: MemberTable;
   private readonly raw: RawNode;
+  readonly watchHub: WatchHub;
+  readonly lessor: Lessor;
+  private leaseTimer: NodeJS.Timeout | null = null;
   private readonly pendingWrites = new Map<number, PendingWrite>();
   private nextRequestId = 1;
   private readQueue: ReadWaiter[] = [];
@@ -132,6 +141,23 @@ export class FlotillaNode {
       checkQuorum: true,
       maxUncommittedBytes: 64 * 1024 * 1024,
     });
+    this.watchHub = new WatchHub({
+      store: mvcc,
+      header: () => ({
+        cluster_id: this.clusterId.toString(),
+        member_id: this.memberId.toString(),
+        raft_term: String(this.raw.raft.term),
+      }),
+      maxRequestBytes: config.maxRequestBytes,
+    });
+    this.lessor = new Lessor({
+      table: mvcc,
+      clock: { now: () => performance.now() },
+      rng: new SeededRng(randomInt(0, 2 ** 31)),
+      // etcd's minLeaseTTL: a lease must outlive a leader election.
+      minTtlSeconds: Math.ceil((3 * config.electionTimeoutMs) / 2 / 1000),
+    });
+    this.lessor.rebuild();
   }
 
   /** Opens (or creates) the data dir, recovers, and starts the Raft loop and peer transport. */
@@ -197,6 +223,7 @@ export class FlotillaNode {
     await transport.start();
     node.connectPeers();
     node.tickTimer = setInterval(() => node.tick(), config.heartbeatIntervalMs);
+    node.leaseTimer = setInterval(() => node.sweepLeases(), LEASE_SWEEP_INTERVAL_MS);
     node.scheduleLoop();
     return node;
   }
@@ -347,7 +374,29 @@ export class FlotillaNode {
     const isLeader = role === Role.Leader;
     if (leader !== NONE)
       this.logger.info('leader known', { member: hexId(this.memberId), leader: hexId(leader) });
-    if (wasLeader !== isLeader) for (const listener of this.leaderListeners) listener(isLeader);
+    if (wasLeader === isLeader) return;
+    // Only the leader decides lease expiry; a new leader restarts the clocks from the
+    // checkpointed remaining TTLs, extended by an election timeout (etcd's Promote).
+    if (isLeader) this.lessor.promote(performance.now(), this.config.electionTimeoutMs);
+    else this.lessor.demote();
+    for (const listener of this.leaderListeners) listener(isLeader);
+  }
+
+  /** Leader only: propose revokes for expired leases and checkpoints of remaining TTLs. */
+  private sweepLeases(): void {
+    if (!this.isLeader() || this.stopping) return;
+    const now = performance.now();
+    for (const id of this.lessor.expiredLeases(now, LEASE_REVOKES_PER_SWEEP_MAX)) {
+      this.propose({ type: 'leaseRevoke', leaseId: id }).catch(() => {
+        // The lessor offers an unrevoked expired lease again after a retry interval.
+      });
+    }
+    const checkpoints = this.lessor.checkpointsDue(now);
+    if (checkpoints.length > 0) {
+      this.propose({ type: 'leaseCheckpoint', leaseCheckpoint: { checkpoints } }).catch(() => {
+        // A lost checkpoint only means a new leader restarts that lease's TTL from an older value.
+      });
+    }
   }
 
   private onRefusal(refusal: Refusal): void {
@@ -398,6 +447,7 @@ export class FlotillaNode {
     const events: MvccEvent[] = [];
     for (let i = 0; i < results.length; i++) {
       const result = results[i];
+      this.lessor.applied(batch[i].request, result);
       if (result.status === 'applied') for (const event of result.events) events.push(event);
       const origin = origins[i];
       if (origin === null) continue;
@@ -408,7 +458,10 @@ export class FlotillaNode {
       pending.resolve(result);
     }
     const revision = this.mvcc.currentRevision();
-    if (events.length > 0) for (const listener of this.appliedListeners) listener({ events, revision });
+    if (events.length > 0) {
+      this.watchHub.notify(events, revision);
+      for (const listener of this.appliedListeners.slice()) listener({ events, revision });
+    }
     this.releaseAppliedWaiters();
   }
 
@@ -451,6 +504,9 @@ export class FlotillaNode {
     this.store.applySnapshot(snapshot);
     const data = decodeSnapshotData(snapshot.data);
     if (data.mvcc !== null) this.mvcc.restore(data.mvcc);
+    this.watchHub.restored();
+    this.lessor.rebuild();
+    if (this.isLeader()) this.lessor.promote(performance.now(), this.config.electionTimeoutMs);
     const members = MemberTable.fromJSON(data.members);
     for (const member of this.members.list()) this.members.remove(member.id);
     for (const member of members.list()) this.members.upsert(member);
@@ -498,8 +554,13 @@ export class FlotillaNode {
 
   // ---- observation -----------------------------------------------------------------------------
 
-  onApplied(listener: (batch: AppliedBatch) => void): void {
+  /** Calls `listener` after every applied batch that produced events; returns an unsubscribe. */
+  onApplied(listener: (batch: AppliedBatch) => void): () => void {
     this.appliedListeners.push(listener);
+    return () => {
+      const index = this.appliedListeners.indexOf(listener);
+      if (index >= 0) this.appliedListeners.splice(index, 1);
+    };
   }
 
   onLeadershipChange(listener: (isLeader: boolean) => void): void {
@@ -532,6 +593,8 @@ export class FlotillaNode {
     if (this.stopping) return;
     this.stopping = true;
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    if (this.leaseTimer !== null) clearInterval(this.leaseTimer);
+    this.watchHub.close();
     for (const pending of this.pendingWrites.values()) {
       clearTimeout(pending.timer);
       pending.reject(stopped());

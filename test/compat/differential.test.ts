@@ -4,7 +4,7 @@
 //   FLOTILLA_DIFF_SEEDS=20          number of seeds (1..N)
 //   FLOTILLA_DIFF_SEED=7            run only this seed (to reproduce a failure)
 //   FLOTILLA_DIFF_OPS=300           operations per seed
-//   FLOTILLA_DIFF_TARGET=etcd       B: etcd (harness self-check) or flotilla
+//   FLOTILLA_DIFF_TARGET=flotilla   B: flotilla (default) or etcd (harness self-check)
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

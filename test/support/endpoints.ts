@@ -1,5 +1,5 @@
 // Endpoints a differential test can start: anything that serves the etcd v3 gRPC API on an address.
-// A is always real etcd (the reference); B is chosen by FLOTILLA_DIFF_TARGET=etcd|flotilla.
+// A is always real etcd (the reference); B is chosen by FLOTILLA_DIFF_TARGET=flotilla|etcd.
 
 import { startEtcd } from './etcd.js';
 import { FlotillaCluster } from './flotilla.js';
@@ -32,9 +32,9 @@ export const flotillaEndpoint: Endpoint = {
 
 export type DiffTarget = 'etcd' | 'flotilla';
 
-/** B for the differential test, from FLOTILLA_DIFF_TARGET (default etcd). */
+/** B for the differential test, from FLOTILLA_DIFF_TARGET (default flotilla; etcd compares etcd with itself). */
 export function diffTargetFromEnv(value = process.env.FLOTILLA_DIFF_TARGET): Endpoint {
-  const target = value === undefined || value === '' ? 'etcd' : value;
+  const target = value === undefined || value === '' ? 'flotilla' : value;
   switch (target) {
     case 'etcd':
       return etcdEndpoint;

@@ -62,10 +62,20 @@ function sortTarget(value: unknown): SortTarget {
   return SortTarget.KEY;
 }
 
-export function rangeRequest(r: ProtoObject): RangeRequest {
+/**
+ * How a range_end that is present but empty reads. In etcd (Go) it is a non-nil empty slice,
+ * which the index treats as "no upper bound" — but only where the request is served without a
+ * trip through Raft (Range, read-only Txn); re-encoding for Raft drops it, leaving the single key.
+ */
+export type EmptyRangeEnd = 'unbounded' | 'single-key';
+
+const ZERO_BYTE = new Uint8Array([0]);
+
+export function rangeRequest(r: ProtoObject, emptyRangeEnd: EmptyRangeEnd = 'single-key'): RangeRequest {
+  const presentButEmpty = r.range_end instanceof Uint8Array && r.range_end.byteLength === 0;
   return {
     key: bytes(r.key),
-    rangeEnd: bytes(r.range_end),
+    rangeEnd: presentButEmpty && emptyRangeEnd === 'unbounded' ? ZERO_BYTE : bytes(r.range_end),
     limit: int64(r.limit),
     revision: int64(r.revision),
     sortOrder: sortOrder(r.sort_order),
@@ -109,16 +119,16 @@ function compare(c: ProtoObject): Compare {
   };
 }
 
-function requestOp(op: ProtoObject): RequestOp {
+function requestOp(op: ProtoObject, emptyRangeEnd: EmptyRangeEnd): RequestOp {
   switch (op.request) {
     case 'request_range':
-      return { type: 'range', range: rangeRequest(op.request_range as ProtoObject) };
+      return { type: 'range', range: rangeRequest(op.request_range as ProtoObject, emptyRangeEnd) };
     case 'request_put':
       return { type: 'put', put: putRequest(op.request_put as ProtoObject) };
     case 'request_delete_range':
       return { type: 'deleteRange', deleteRange: deleteRangeRequest(op.request_delete_range as ProtoObject) };
     case 'request_txn':
-      return { type: 'txn', txn: txnRequest(op.request_txn as ProtoObject) };
+      return { type: 'txn', txn: txnRequest(op.request_txn as ProtoObject, emptyRangeEnd) };
     default:
       // etcd: an empty RequestOp fails the txn with "key not found" (checkRequestOp).
       throw new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: key not found');
@@ -129,11 +139,11 @@ function list(value: unknown): ProtoObject[] {
   return Array.isArray(value) ? (value as ProtoObject[]) : [];
 }
 
-export function txnRequest(r: ProtoObject): TxnRequest {
+export function txnRequest(r: ProtoObject, emptyRangeEnd: EmptyRangeEnd = 'single-key'): TxnRequest {
   return {
     compare: list(r.compare).map(compare),
-    success: list(r.success).map(requestOp),
-    failure: list(r.failure).map(requestOp),
+    success: list(r.success).map((op) => requestOp(op, emptyRangeEnd)),
+    failure: list(r.failure).map((op) => requestOp(op, emptyRangeEnd)),
   };
 }
 

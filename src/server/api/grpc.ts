@@ -9,9 +9,14 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { FlotillaNode } from '../node.js';
 import { clusterService } from './cluster.js';
 import type { HeaderSource, ProtoObject } from './convert.js';
+import { electionService, observeLeader } from './election.js';
 import { toServiceError } from './errors.js';
 import { kvService } from './kv.js';
+import { LeaderProxy } from './leader-proxy.js';
+import { leaseService } from './lease.js';
+import { lockService } from './lock.js';
 import { maintenanceService } from './maintenance.js';
+import { watchService } from './watch.js';
 
 const PROTO_DIR = fileURLToPath(new URL('../../../../proto/', import.meta.url));
 
@@ -20,7 +25,9 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   longs: String,
   enums: Number,
   bytes: Buffer,
-  defaults: true,
+  // Without defaults, an absent field stays undefined while an explicitly empty one arrives as
+  // an empty value: etcd (Go) tells those apart for Range's range_end (see kv.ts).
+  defaults: false,
   oneofs: true,
   includeDirs: [PROTO_DIR],
 };
@@ -48,7 +55,7 @@ export function loadServices(): ServiceDefinitions {
   };
 }
 
-type UnaryHandler = (request: ProtoObject) => Promise<ProtoObject>;
+type UnaryHandler = (request: ProtoObject, cancelled: () => boolean) => Promise<ProtoObject>;
 
 /** Adapts async handlers to grpc-js callbacks; every error becomes an etcd-style status. */
 export function unary(handlers: Record<string, UnaryHandler>): grpc.UntypedServiceImplementation {
@@ -58,7 +65,7 @@ export function unary(handlers: Record<string, UnaryHandler>): grpc.UntypedServi
       call: grpc.ServerUnaryCall<ProtoObject, ProtoObject>,
       callback: grpc.sendUnaryData<ProtoObject>,
     ) => {
-      handler(call.request).then(
+      handler(call.request, () => call.cancelled).then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(error)),
       );
@@ -94,6 +101,26 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
   });
   const headers = headerSource(node);
   server.addService(services.KV, unary(kvService(node, headers)));
+  server.addService(services.Watch, watchService(node));
+  const proxy = new LeaderProxy(node, services.Lease);
+  const lease = leaseService(node, headers, proxy);
+  server.addService(services.Lease, { ...unary(lease.unary), LeaseKeepAlive: lease.LeaseKeepAlive });
+  server.addService(services.Lock, unary(lockService(node, headers)));
+  server.addService(services.Election, {
+    ...unary(electionService(node, headers)),
+    Observe: (call: grpc.ServerWritableStream<ProtoObject, ProtoObject>) => {
+      observeLeader(
+        node,
+        headers,
+        call.request.name as Uint8Array,
+        (response) => call.write(response),
+        (stop) => {
+          call.on('cancelled', stop);
+          call.on('close', stop);
+        },
+      );
+    },
+  });
   server.addService(services.Cluster, unary(clusterService(node, headers)));
   server.addService(services.Maintenance, unary(maintenanceService(node, headers)));
   const ports: number[] = [];
@@ -111,6 +138,7 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
     ports,
     stop: () =>
       new Promise<void>((resolve) => {
+        proxy.close();
         server.tryShutdown(() => resolve());
         // Streams (watches) would hold a graceful shutdown open forever: force after a bound.
         setTimeout(() => server.forceShutdown(), 2_000).unref();

@@ -33,7 +33,7 @@ async function write(
 export function kvService(node: FlotillaNode, headers: HeaderSource) {
   return {
     async Range(request: ProtoObject): Promise<ProtoObject> {
-      const range = rangeRequest(request);
+      const range = rangeRequest(request, 'unbounded');
       if (!range.serializable) await node.linearizableRead();
       return rangeResponse(headers, node.mvcc.range(range));
     },
@@ -57,8 +57,10 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
     },
 
     async Txn(request: ProtoObject): Promise<ProtoObject> {
-      const txn = txnRequest(request);
+      let txn = txnRequest(request);
       if (isTxnReadOnly(txn)) {
+        // Served locally, without Raft re-encoding: empty range_ends keep their Go meaning.
+        txn = txnRequest(request, 'unbounded');
         const serializable = [...(txn.success ?? []), ...(txn.failure ?? [])].every(
           (op) => op.type === 'range' && op.range.serializable === true,
         );

@@ -1,0 +1,81 @@
+// etcdserverpb.Lease: grants and revokes go through Raft; keep-alive and time-to-live are the
+// leader's to answer (it alone runs lease clocks), so followers forward them.
+
+import type * as grpc from '@grpc/grpc-js';
+import { LeaseNotFoundError } from '../../mvcc/errors.js';
+import type { FlotillaNode } from '../node.js';
+import { type HeaderSource, int64Id, type ProtoObject } from './convert.js';
+import { GrpcError, Status, toServiceError } from './errors.js';
+import type { LeaderProxy } from './leader-proxy.js';
+
+export function leaseService(node: FlotillaNode, headers: HeaderSource, proxy: LeaderProxy) {
+  const header = () => headers.header(node.mvcc.currentRevision());
+
+  /** One keep-alive, answered here if we lead, else by the leader. Unknown leases get TTL 0 (etcd). */
+  const keepAlive = async (request: ProtoObject): Promise<ProtoObject> => {
+    const id = int64Id(request.ID);
+    if (!node.isLeader()) return proxy.keepAlive(request);
+    try {
+      const result = node.lessor.keepAlive(id, performance.now());
+      if (result.status === 'expired') return { header: header(), ID: id.toString(), TTL: '0' };
+      if (result.clearCheckpoint !== undefined) {
+        // A renewed lease must not be restarted later from its older checkpointed remainder.
+        node
+          .propose({ type: 'leaseCheckpoint', leaseCheckpoint: { checkpoints: [result.clearCheckpoint] } })
+          .catch(() => undefined);
+      }
+      return { header: header(), ID: id.toString(), TTL: String(result.ttlSeconds) };
+    } catch (error) {
+      if (error instanceof LeaseNotFoundError) return { header: header(), ID: id.toString(), TTL: '0' };
+      throw error;
+    }
+  };
+
+  return {
+    unary: {
+      async LeaseGrant(request: ProtoObject): Promise<ProtoObject> {
+        const ttl = BigInt((request.TTL as string) ?? '0');
+        const { id, ttlSeconds } = node.lessor.prepareGrant(ttl, int64Id(request.ID));
+        const result = await node.propose({ type: 'leaseGrant', leaseGrant: { id, ttlSeconds } });
+        if (result.status === 'failed') throw result.error;
+        return { header: header(), ID: id.toString(), TTL: String(ttlSeconds), error: '' };
+      },
+
+      async LeaseRevoke(request: ProtoObject): Promise<ProtoObject> {
+        const result = await node.propose({ type: 'leaseRevoke', leaseId: int64Id(request.ID) });
+        if (result.status === 'failed') throw result.error;
+        return { header: header() };
+      },
+
+      async LeaseTimeToLive(request: ProtoObject): Promise<ProtoObject> {
+        if (!node.isLeader()) return proxy.timeToLive(request);
+        const answer = node.lessor.timeToLive(int64Id(request.ID), request.keys === true);
+        return { header: header(), ...answer };
+      },
+
+      async LeaseLeases(): Promise<ProtoObject> {
+        return { header: header(), ...node.lessor.leases() };
+      },
+    },
+
+    LeaseKeepAlive(call: grpc.ServerDuplexStream<ProtoObject, ProtoObject>): void {
+      // Answer in order, one at a time, as etcd's keep-alive loop does.
+      let chain = Promise.resolve();
+      call.on('data', (request: ProtoObject) => {
+        chain = chain.then(async () => {
+          try {
+            call.write(await keepAlive(request));
+          } catch (error) {
+            call.destroy(Object.assign(new Error(String((error as Error).message)), toServiceError(error)));
+          }
+        });
+      });
+      call.on('end', () => {
+        chain.then(() => call.end());
+      });
+      call.on('error', () => undefined); // the client went away; nothing to clean up
+    },
+  };
+}
+
+export const leaseNotLeader = () => new GrpcError(Status.UNAVAILABLE, 'etcdserver: not leader');
