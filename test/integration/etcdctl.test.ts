@@ -124,4 +124,69 @@ describe('etcdctl against a three-member cluster', { skip }, () => {
     });
     assert.equal(distinctHashes.size, 1);
   });
+
+  /** Runs a command that blocks (watch, elect) for a bounded time and returns what it printed. */
+  const etcdctlFor = async (ms: number, ...args: string[]): Promise<string> => {
+    try {
+      const { stdout } = await run(ETCDCTL, [`--endpoints=${endpoints}`, ...args], {
+        env: { ...process.env, ETCDCTL_API: '3' },
+        timeout: ms,
+      });
+      return stdout;
+    } catch (error) {
+      const killed = error as { killed?: boolean; stdout?: string };
+      if (killed.killed === true) return killed.stdout ?? '';
+      throw error;
+    }
+  };
+
+  test('lease grant, attach, timetolive --keys, keep-alive --once, list, revoke', async () => {
+    const granted = await etcdctl('lease', 'grant', '60');
+    const id = /lease ([0-9a-f]+) granted with TTL\(60s\)/.exec(granted)?.[1];
+    assert.ok(id, granted);
+    await etcdctl('put', 'leased-key', 'v', `--lease=${id}`);
+    assert.match(await etcdctl('lease', 'timetolive', id, '--keys'), /attached keys\(\[leased-key\]\)/);
+    assert.match(
+      await etcdctl('lease', 'keep-alive', '--once', id),
+      new RegExp(`lease ${id} keepalived with TTL\\(60\\)`),
+    );
+    assert.match(await etcdctl('lease', 'list'), new RegExp(id));
+    assert.match(await etcdctl('lease', 'revoke', id), /revoked/);
+    assert.equal((await json('get', 'leased-key')).count ?? 0, 0);
+  });
+
+  test('watch --rev replays history from a past revision', async () => {
+    const first = await json('put', 'watched', 'one');
+    await etcdctl('put', 'watched', 'two');
+    const printed = await etcdctlFor(3_000, 'watch', 'watched', `--rev=${first.header.revision}`);
+    assert.equal(printed, 'PUT\nwatched\none\nPUT\nwatched\ntwo\n');
+  });
+
+  test('lock runs a command while holding the lock', async () => {
+    assert.equal(
+      (await etcdctl('lock', 'deploy-lock', 'echo', 'holding the lock')).trim(),
+      'holding the lock',
+    );
+  });
+
+  test('elect campaigns, and elect -l observes the leader', async () => {
+    const campaign = etcdctlFor(6_000, 'elect', 'choir', 'alice');
+    const observed = await etcdctlFor(3_000, 'elect', '-l', 'choir');
+    assert.match(observed, /^choir\/[0-9a-f]+\nalice\n/);
+    assert.match(await campaign, /^choir\/[0-9a-f]+\nalice\n/);
+  });
+
+  test('member add --learner then member remove', async () => {
+    const added = await etcdctl('member', 'add', 'spare', '--peer-urls=http://127.0.0.1:1', '--learner');
+    const id = /Member ([0-9a-f]+) added to cluster/.exec(added)?.[1];
+    assert.ok(id, added);
+    const listed = await etcdctl('member', 'list');
+    assert.match(listed, new RegExp(`${id}, unstarted, , http://127.0.0.1:1, , true`));
+    await etcdctl('member', 'remove', id);
+    assert.doesNotMatch(await etcdctl('member', 'list'), new RegExp(id));
+  });
+
+  test('alarm list is empty on a healthy cluster', async () => {
+    assert.equal((await etcdctl('alarm', 'list')).trim(), '');
+  });
 });
