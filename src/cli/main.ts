@@ -7,6 +7,7 @@ const USAGE = `usage: flotilla <command> [options]
 commands:
   serve     run one member (etcd's flags: --name, --data-dir, --listen-client-urls, ...)
   dev       start a local three-node cluster (--nodes N, --base-port P, --data-dir D)
+  snapshot  restore FILE --data-dir D --name N --initial-cluster ...: a new cluster from a backup
   sim       run the deterministic cluster simulator (see: flotilla sim --help)
   version   print the version
   help      show this help
@@ -36,6 +37,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./serve.js')).serve(rest);
     case 'dev':
       return (await import('./dev.js')).dev(rest);
+    case 'snapshot':
+      return (await import('./snapshot.js')).snapshot(rest);
     case 'sim': {
       process.argv = [process.argv[0], 'flotilla-sim', ...rest];
       await import('../sim/cli.js');

@@ -32,6 +32,8 @@ export interface ServerConfig {
   readonly electionTimeoutMs: number;
   /** Applied entries between two local snapshots (etcd --snapshot-count). */
   readonly snapshotCount: number;
+  /** Entries kept behind a snapshot so slow followers catch up from the log (etcd 3.5's flag). */
+  readonly snapshotCatchUpEntries: number;
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
   readonly quotaBackendBytes: number;
@@ -53,6 +55,7 @@ const FLAGS = {
   'heartbeat-interval': { type: 'string', default: '100' },
   'election-timeout': { type: 'string', default: '1000' },
   'snapshot-count': { type: 'string', default: '10000' },
+  'experimental-snapshot-catchup-entries': { type: 'string', default: '5000' },
   'max-request-bytes': { type: 'string', default: String(1.5 * 1024 * 1024) },
   'max-txn-ops': { type: 'string', default: '128' },
   'quota-backend-bytes': { type: 'string', default: String(2 * 1024 * 1024 * 1024) },
@@ -187,6 +190,10 @@ export function parseServerConfig(
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: parsePositiveInteger('snapshot-count', get('snapshot-count')!),
+    snapshotCatchUpEntries: parsePositiveInteger(
+      'experimental-snapshot-catchup-entries',
+      get('experimental-snapshot-catchup-entries')!,
+    ),
     maxRequestBytes: parsePositiveInteger('max-request-bytes', get('max-request-bytes')!),
     maxTxnOps: parsePositiveInteger('max-txn-ops', get('max-txn-ops')!),
     quotaBackendBytes: parsePositiveInteger('quota-backend-bytes', get('quota-backend-bytes')!),

@@ -44,8 +44,6 @@ import { decodeProposal, encodeProposal, type ServerRequest } from './replicated
 
 /** How long a client waits for its write to apply or its read index before "request timed out". */
 const REQUEST_TIMEOUT_MS = 7_000;
-/** Entries kept in the log behind a snapshot, so slightly slow followers catch up without one. */
-const SNAPSHOT_CATCH_UP_ENTRIES = 5_000;
 /** How often the leader looks for expired leases and checkpoints due. */
 const LEASE_SWEEP_INTERVAL_MS = 500;
 /** Revokes proposed per sweep (the lessor also rate-limits them per second). */
@@ -53,7 +51,7 @@ const LEASE_REVOKES_PER_SWEEP_MAX = 500;
 
 const snapshotPackr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
 
-interface SnapshotData {
+export interface SnapshotData {
   readonly members: unknown;
   /** The MVCC store's snapshot chunks, or null for the bootstrap snapshot (empty store). */
   readonly mvcc: Uint8Array[] | null;
@@ -526,9 +524,14 @@ export class FlotillaNode {
     };
     const data = encodeSnapshotData({ members: this.members.toJSON(), mvcc: [...this.mvcc.snapshot()] });
     this.store.createSnapshot(metadata, data);
-    this.store.compact(Math.max(this.store.firstIndex(), applied - SNAPSHOT_CATCH_UP_ENTRIES));
+    this.store.compact(Math.max(this.store.firstIndex(), applied - this.config.snapshotCatchUpEntries));
     this.store.sync();
     this.store.releaseSegments();
+  }
+
+  /** The whole state, as a backup: what `etcdctl snapshot save` downloads (see backup.ts). */
+  backup(): Uint8Array {
+    return encodeSnapshotData({ members: this.members.toJSON(), mvcc: [...this.mvcc.snapshot()] });
   }
 
   /** Announce this member's name and client URLs through Raft once a leader is known (etcd's publish). */
@@ -609,11 +612,11 @@ export class FlotillaNode {
   }
 }
 
-function encodeSnapshotData(data: SnapshotData): Uint8Array {
+export function encodeSnapshotData(data: SnapshotData): Uint8Array {
   return snapshotPackr.pack(data);
 }
 
-function decodeSnapshotData(bytes: Uint8Array): SnapshotData {
+export function decodeSnapshotData(bytes: Uint8Array): SnapshotData {
   if (bytes.byteLength === 0) return { members: [], mvcc: null };
   return snapshotPackr.unpack(bytes) as SnapshotData;
 }

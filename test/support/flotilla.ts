@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { EtcdClient } from './grpc-client.js';
 import { freePortPair, LOOPBACK_HOST } from './ports.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/flotilla.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../../bin/flotilla.js', import.meta.url));
 /** Bound on waiting for a cluster to answer and elect a leader. */
 export const CLUSTER_READY_TIMEOUT_MS = 20_000;
 const POLL_INTERVAL_MS = 50;
@@ -70,18 +70,42 @@ export class FlotillaCluster {
     }));
   }
 
-  /** Starts `size` members and waits until every one answers and a leader exists. */
-  static async start(size: number, extraArgs: readonly string[] = []): Promise<FlotillaCluster> {
+  /** Picks ports and data directories for `size` members without starting them. */
+  static async prepare(size: number, extraArgs: readonly string[] = []): Promise<FlotillaCluster> {
     const root = mkdtempSync(join(tmpdir(), 'flotilla-test-'));
     const specs: MemberSpec[] = [];
     for (let i = 0; i < size; i++) {
       const [clientPort, peerPort] = await freePortPair();
       specs.push({ name: `m${i + 1}`, clientPort, peerPort, dataDir: join(root, `m${i + 1}`) });
     }
-    const cluster = new FlotillaCluster(root, specs, extraArgs);
-    for (let i = 0; i < size; i++) cluster.spawnMember(i);
-    await cluster.waitReady();
+    return new FlotillaCluster(root, specs, extraArgs);
+  }
+
+  /** Starts `size` members and waits until every one answers and a leader exists. */
+  static async start(size: number, extraArgs: readonly string[] = []): Promise<FlotillaCluster> {
+    const cluster = await FlotillaCluster.prepare(size, extraArgs);
+    await cluster.startAll();
     return cluster;
+  }
+
+  async startAll(): Promise<void> {
+    for (let i = 0; i < this.members.length; i++) this.spawnMember(i);
+    await this.waitReady();
+  }
+
+  /** The flags naming this cluster's members (for `flotilla snapshot restore`). */
+  clusterFlags(index: number): string[] {
+    const member = this.members[index];
+    const initialCluster = this.members
+      .map((m) => `${m.name}=http://${LOOPBACK_HOST}:${m.peerPort}`)
+      .join(',');
+    return [
+      `--name=${member.name}`,
+      `--data-dir=${member.dataDir}`,
+      `--initial-advertise-peer-urls=http://${LOOPBACK_HOST}:${member.peerPort}`,
+      `--listen-peer-urls=http://${LOOPBACK_HOST}:${member.peerPort}`,
+      `--initial-cluster=${initialCluster}`,
+    ];
   }
 
   get endpoints(): string[] {

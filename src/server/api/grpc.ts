@@ -15,7 +15,7 @@ import { kvService } from './kv.js';
 import { LeaderProxy } from './leader-proxy.js';
 import { leaseService } from './lease.js';
 import { lockService } from './lock.js';
-import { maintenanceService } from './maintenance.js';
+import { maintenanceService, snapshotStream } from './maintenance.js';
 import { watchService } from './watch.js';
 
 const PROTO_DIR = fileURLToPath(new URL('../../../../proto/', import.meta.url));
@@ -122,7 +122,10 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
     },
   });
   server.addService(services.Cluster, unary(clusterService(node, headers)));
-  server.addService(services.Maintenance, unary(maintenanceService(node, headers)));
+  server.addService(services.Maintenance, {
+    ...unary(maintenanceService(node, headers)),
+    Snapshot: snapshotStream(node, headers),
+  });
   const ports: number[] = [];
   for (const url of node.config.listenClientUrls) {
     const host = url.hostname.includes(':') ? `[${url.hostname}]` : url.hostname;

@@ -1,8 +1,26 @@
 // etcdserverpb.Maintenance: Status, HashKV, Alarm, Defragment, MoveLeader.
 
+import type * as grpc from '@grpc/grpc-js';
+import { sealBackup } from '../backup.js';
 import type { FlotillaNode } from '../node.js';
 import { type HeaderSource, int64, int64Id, type ProtoObject } from './convert.js';
 import { GrpcError, Status } from './errors.js';
+
+/** Bytes per SnapshotResponse message. */
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+
+/** Maintenance.Snapshot: streams a backup (see backup.ts) in chunks, as etcdctl snapshot save expects. */
+export function snapshotStream(node: FlotillaNode, headers: HeaderSource) {
+  return (call: grpc.ServerWritableStream<ProtoObject, ProtoObject>): void => {
+    const backup = sealBackup(node.backup());
+    const header = headers.header(node.mvcc.currentRevision());
+    for (let offset = 0; offset < backup.length; offset += SNAPSHOT_CHUNK_BYTES) {
+      const blob = backup.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES);
+      call.write({ header, remaining_bytes: String(backup.length - offset - blob.length), blob });
+    }
+    call.end();
+  };
+}
 
 /** The etcd API version Flotilla speaks; etcdctl and clients gate features on it. */
 export const ETCD_API_VERSION = '3.4.0';
