@@ -9,7 +9,7 @@
 //   request that arrived in that turn shares one fsync.
 
 import { randomInt } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { Lessor } from '../lease/lessor.js';
@@ -28,22 +28,34 @@ import {
   NONE,
   type NodeId,
   type Refusal,
+  type RefusalReason,
   Role,
   type Snapshot,
 } from '../raft/types.js';
 import { NodeDisk } from '../storage/disk.js';
 import { SnapshotStore } from '../storage/snapshot-file.js';
 import { WalLogStore } from '../storage/wal-log-store.js';
+import { probeCluster } from '../transport/discovery.js';
 import { PeerTransport } from '../transport/transport.js';
 import { WatchHub } from '../watch/hub.js';
-import { GrpcError, noLeader, Status, stopped, timedOut } from './api/errors.js';
-import type { ServerConfig } from './config.js';
+import {
+  ERR_LEADER_CHANGED,
+  ERR_TOO_MANY_REQUESTS,
+  GrpcError,
+  noLeader,
+  Status,
+  stopped,
+  timedOut,
+} from './api/errors.js';
+import { ConfigError, type ServerConfig } from './config.js';
 import { clusterIdFor, hexId, memberIdFor } from './ids.js';
 import { decodeMemberContext, type Member, MemberTable } from './members.js';
 import { decodeProposal, encodeProposal, type ServerRequest } from './replicated.js';
 
 /** How long a client waits for its write to apply or its read index before "request timed out". */
 const REQUEST_TIMEOUT_MS = 7_000;
+/** How long a removed member's connection is kept so queued messages (its commit) still reach it. */
+const REMOVED_PEER_GRACE_MS = 2_000;
 /** How often the leader looks for expired leases and checkpoints due. */
 const LEASE_SWEEP_INTERVAL_MS = 500;
 /** Revokes proposed per sweep (the lessor also rate-limits them per second). */
@@ -162,15 +174,8 @@ export class FlotillaNode {
   static async start(config: ServerConfig, logger: NodeLogger = consoleLogger): Promise<FlotillaNode> {
     const memberDir = join(config.dataDir, 'member');
     mkdirSync(memberDir, { recursive: true });
-    const initialMembers: Member[] = config.initialCluster.map((m) => ({
-      id: memberIdFor([m.peerUrl], config.initialClusterToken),
-      name: m.name,
-      peerUrls: [m.peerUrl],
-      clientUrls: [],
-      isLearner: false,
-    }));
-    const memberId = memberIdFor(config.initialAdvertisePeerUrls, config.initialClusterToken);
-    const clusterId = clusterIdFor(initialMembers.map((m) => m.id));
+    const identity = await resolveIdentity(config, memberDir, logger);
+    const { memberId, clusterId } = identity;
     const disk = new NodeDisk();
     const snapshots = new SnapshotStore({ disk, dir: join(memberDir, 'snap') });
     const store = WalLogStore.open({
@@ -180,15 +185,12 @@ export class FlotillaNode {
       clusterId,
       groupId: 0,
     });
-    if (store.lastIndex() === 0 && store.snapshot().metadata.index === 0) {
-      if (config.initialClusterState !== 'new') {
-        throw new GrpcError(Status.FAILED_PRECONDITION, 'joining an existing cluster is not supported yet');
-      }
-      bootstrap(store, initialMembers);
+    if (store.lastIndex() === 0 && store.snapshot().metadata.index === 0 && identity.bootstrap !== null) {
+      bootstrap(store, identity.bootstrap);
       logger.info('bootstrapped a new cluster', {
         member: hexId(memberId),
         cluster: hexId(clusterId),
-        members: initialMembers.map((m) => m.name),
+        members: identity.bootstrap.map((m) => m.name),
       });
     }
     const snapshot = store.snapshot();
@@ -197,7 +199,10 @@ export class FlotillaNode {
     // The WAL is the source of durability; LMDB may lag it. If it lags even the snapshot (the log
     // before it is gone), rebuild the store from the snapshot.
     if (data.mvcc !== null && mvcc.appliedIndex() < snapshot.metadata.index) mvcc.restore(data.mvcc);
-    const members = MemberTable.fromJSON(data.members);
+    // A member that has just joined has no snapshot yet: it knows the others from discovery
+    // until the leader's log or snapshot tells it the full table.
+    const members =
+      snapshot.metadata.index > 0 ? MemberTable.fromJSON(data.members) : new MemberTable(identity.discovered);
     const peer = peerAddress(config.listenPeerUrls[0].href);
     const transport = new PeerTransport({
       selfId: memberId,
@@ -207,6 +212,10 @@ export class FlotillaNode {
       onMessage: (m: Message) => node.receive(m),
       onPeerUnreachable: (id: NodeId) => node.raw.reportUnreachable(id),
       onSnapshotSent: (id: NodeId, failed: boolean) => node.raw.reportSnapshot(id, failed),
+      clusterInfo: () => ({
+        clusterId,
+        members: node.members.list().map((m) => ({ id: m.id, peerUrls: m.peerUrls })),
+      }),
     });
     const node: FlotillaNode = new FlotillaNode(
       config,
@@ -403,15 +412,27 @@ export class FlotillaNode {
       return;
     }
     if (refusal.context.byteLength === 0) return;
-    try {
-      const proposal = decodeProposal(refusal.context);
-      const pending = this.pendingWrites.get(proposal.requestId);
-      if (pending === undefined || proposal.origin !== this.memberId) return;
-      this.pendingWrites.delete(proposal.requestId);
-      clearTimeout(pending.timer);
-      pending.reject(noLeader());
-    } catch {
-      // A refused membership change: its waiter times out (conf changes are operator actions).
+    // Membership changes are encoded as JSON ('{'); client proposals as msgpack maps.
+    if (refusal.context[0] === 0x7b) {
+      this.refuseConfChange(decodeConfChange(refusal.context), refusal.reason);
+      return;
+    }
+    const proposal = decodeProposal(refusal.context);
+    const pending = this.pendingWrites.get(proposal.requestId);
+    if (pending === undefined || proposal.origin !== this.memberId) return;
+    this.pendingWrites.delete(proposal.requestId);
+    clearTimeout(pending.timer);
+    pending.reject(refusalError(refusal.reason));
+  }
+
+  private refuseConfChange(change: ConfChange, reason: RefusalReason): void {
+    const refused = this.confChangeWaiters.filter(
+      (w) => w.nodeId === change.nodeId && w.type === change.type,
+    );
+    this.confChangeWaiters = this.confChangeWaiters.filter((w) => !refused.includes(w));
+    for (const waiter of refused) {
+      clearTimeout(waiter.timer);
+      waiter.reject(reason === 'conf-change-pending' ? new ConfChangePendingError() : refusalError(reason));
     }
   }
 
@@ -477,7 +498,12 @@ export class FlotillaNode {
     const context = decodeMemberContext(change.context);
     if (change.type === ConfChangeType.RemoveNode) {
       this.members.remove(change.nodeId);
-      this.transport.removePeer(change.nodeId);
+      // Not at once: the message telling the removed member that its removal committed may
+      // still be queued for it, and without it that member would never apply its own removal.
+      const removed = change.nodeId;
+      setTimeout(() => {
+        if (this.members.get(removed) === undefined && !this.stopping) this.transport.removePeer(removed);
+      }, REMOVED_PEER_GRACE_MS).unref();
       if (change.nodeId === this.memberId) this.logger.warn('this member was removed from the cluster');
     } else {
       const existing = this.members.get(change.nodeId);
@@ -619,6 +645,116 @@ export function encodeSnapshotData(data: SnapshotData): Uint8Array {
 export function decodeSnapshotData(bytes: Uint8Array): SnapshotData {
   if (bytes.byteLength === 0) return { members: [], mvcc: null };
   return snapshotPackr.unpack(bytes) as SnapshotData;
+}
+
+/** Another membership change has not been applied yet; the caller may retry shortly. */
+export class ConfChangePendingError extends GrpcError {
+  constructor() {
+    super(Status.FAILED_PRECONDITION, 'etcdserver: another membership change is still being applied');
+  }
+}
+
+function refusalError(reason: RefusalReason): GrpcError {
+  switch (reason) {
+    case 'transfer-in-progress':
+      return new GrpcError(Status.UNAVAILABLE, ERR_LEADER_CHANGED);
+    case 'too-many-uncommitted-bytes':
+      return new GrpcError(Status.RESOURCE_EXHAUSTED, ERR_TOO_MANY_REQUESTS);
+    default:
+      return noLeader();
+  }
+}
+
+/** How long a joining member waits for each existing member to say which cluster it is. */
+const DISCOVERY_TIMEOUT_MS = 3_000;
+
+interface Identity {
+  readonly memberId: NodeId;
+  readonly clusterId: bigint;
+  /** Members to bootstrap a new cluster with (state 'new', first start only). */
+  readonly bootstrap: Member[] | null;
+  /** Members learned from a running member (state 'existing', first start only). */
+  readonly discovered: Member[];
+}
+
+/**
+ * Who this member is. Decided once, on first start, and kept in member/identity.json: a new
+ * cluster computes ids from --initial-cluster as etcd does; a member joining an existing cluster
+ * (after `member add`) asks the running members for the cluster id and finds itself by peer URL.
+ */
+async function resolveIdentity(
+  config: ServerConfig,
+  memberDir: string,
+  logger: NodeLogger,
+): Promise<Identity> {
+  const file = join(memberDir, 'identity.json');
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { memberId: string; clusterId: string };
+    return {
+      memberId: BigInt(saved.memberId),
+      clusterId: BigInt(saved.clusterId),
+      bootstrap: null,
+      discovered: [],
+    };
+  }
+  let identity: Identity;
+  if (config.initialClusterState === 'new') {
+    const members: Member[] = config.initialCluster.map((m) => ({
+      id: memberIdFor([m.peerUrl], config.initialClusterToken),
+      name: m.name,
+      peerUrls: [m.peerUrl],
+      clientUrls: [],
+      isLearner: false,
+    }));
+    identity = {
+      memberId: memberIdFor(config.initialAdvertisePeerUrls, config.initialClusterToken),
+      clusterId: clusterIdFor(members.map((m) => m.id)),
+      bootstrap: members,
+      discovered: [],
+    };
+  } else {
+    identity = await discoverIdentity(config, logger);
+  }
+  const temporary = `${file}.tmp`;
+  writeFileSync(
+    temporary,
+    JSON.stringify({ memberId: identity.memberId.toString(), clusterId: identity.clusterId.toString() }),
+  );
+  renameSync(temporary, file);
+  return identity;
+}
+
+async function discoverIdentity(config: ServerConfig, logger: NodeLogger): Promise<Identity> {
+  const own = new Set(config.initialAdvertisePeerUrls);
+  const errors: string[] = [];
+  for (const { peerUrl } of config.initialCluster) {
+    if (own.has(peerUrl)) continue;
+    const { host, port } = peerAddress(peerUrl);
+    try {
+      const info = await probeCluster(host, port, DISCOVERY_TIMEOUT_MS);
+      const self = info.members.find((m) => m.peerUrls.some((url) => own.has(url)));
+      if (self === undefined) {
+        throw new ConfigError(
+          `the cluster at ${peerUrl} has no member with peer URL ${[...own].join(',')}: add it first (etcdctl member add)`,
+        );
+      }
+      logger.info('joining an existing cluster', { cluster: hexId(info.clusterId), member: hexId(self.id) });
+      const discovered = info.members.map((m) => ({
+        id: m.id,
+        name: '',
+        peerUrls: m.peerUrls,
+        clientUrls: [],
+        isLearner: false,
+      }));
+      return { memberId: self.id, clusterId: info.clusterId, bootstrap: null, discovered };
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      errors.push(`${peerUrl}: ${(error as Error).message}`);
+    }
+  }
+  throw new ConfigError(
+    `--initial-cluster-state existing: no running member answered (${errors.join('; ')})`,
+  );
 }
 
 /** A new cluster starts from a snapshot at index 1 that names every initial member. */

@@ -50,6 +50,13 @@ export interface PeerTransportOptions {
   readonly inboundConnectionsMax?: number;
   /** Defaults to warnings on stderr. */
   readonly log?: TransportLog;
+  /** What to tell a discovery probe (see FrameType.ClusterInfo); without it probes are refused. */
+  readonly clusterInfo?: () => ClusterInfo;
+}
+
+export interface ClusterInfo {
+  readonly clusterId: bigint;
+  readonly members: readonly { readonly id: NodeId; readonly peerUrls: readonly string[] }[];
 }
 
 export interface TransportConfig {
@@ -121,6 +128,7 @@ export interface TransportContext {
   readonly onMessage: (m: Message) => void;
   readonly onPeerUnreachable: (id: NodeId) => void;
   readonly onSnapshotSent: (id: NodeId, failed: boolean) => void;
+  readonly clusterInfo: (() => ClusterInfo) | null;
 }
 
 function defaultLog(level: LogLevel, message: string): void {
@@ -171,6 +179,7 @@ export function newContext(options: PeerTransportOptions, config: TransportConfi
     onMessage: options.onMessage,
     onPeerUnreachable: options.onPeerUnreachable ?? noop,
     onSnapshotSent: options.onSnapshotSent ?? noop,
+    clusterInfo: options.clusterInfo ?? null,
   };
 }
 

@@ -21,9 +21,16 @@ export enum FrameType {
   SnapshotBegin = 5,
   /** Raw bytes of the snapshot announced by the last SnapshotBegin. */
   SnapshotChunk = 6,
+  /**
+   * The answer to a discovery probe (a hello with cluster, from and to all 0): msgpack
+   * `[clusterId, [[memberId, [peerUrl...]]...]]`, then the connection closes. A member joining an
+   * existing cluster learns the cluster id and its own member id this way (etcd asks its peers'
+   * /members endpoint).
+   */
+  ClusterInfo = 7,
 }
 
-const FRAME_TYPE_MAX = FrameType.SnapshotChunk;
+const FRAME_TYPE_MAX = FrameType.ClusterInfo;
 
 /** Bytes before the payload: the u32 length and the u8 type. */
 export const FRAME_HEADER_BYTES = 5;

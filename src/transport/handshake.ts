@@ -38,6 +38,11 @@ export function decodeHello(codec: MessageCodec, payload: Uint8Array): Hello {
   };
 }
 
+/** A hello with cluster, from and to all 0 asks "which cluster is this?" (FrameType.ClusterInfo). */
+export function isDiscoveryProbe(hello: Hello): boolean {
+  return hello.clusterId === 0n && hello.fromId === 0n && hello.toId === 0n;
+}
+
 /** Why the listening side `self` must refuse `hello`, or null to accept it. */
 export function refusalReason(hello: Hello, selfId: bigint, clusterId: bigint): string | null {
   if (hello.protocolVersion !== PROTOCOL_VERSION) {

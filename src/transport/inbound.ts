@@ -8,7 +8,7 @@ import { type SnapshotBegin, withSnapshotData } from './codec.js';
 import { KEEPALIVE_INITIAL_DELAY_MS, type TransportContext } from './config.js';
 import { FrameError } from './errors.js';
 import { encodeFrame, type Frame, FrameDecoder, FrameType } from './frame.js';
-import { decodeHello, encodeRefuseFrame, hex, refusalReason } from './handshake.js';
+import { decodeHello, encodeRefuseFrame, hex, isDiscoveryProbe, refusalReason } from './handshake.js';
 
 type InboundState = 'hello' | 'ready' | 'refused' | 'closed';
 
@@ -74,6 +74,13 @@ export class InboundConnection {
       throw new FrameError(`expected a hello, got a ${FrameType[frame.type]} frame`);
     const { config, codec } = this.context;
     const hello = decodeHello(codec, frame.payload);
+    if (isDiscoveryProbe(hello) && this.context.clusterInfo !== null) {
+      const info = this.context.clusterInfo();
+      this.state = 'refused';
+      const members = info.members.map((m) => [m.id, m.peerUrls]);
+      this.socket.end(encodeFrame(FrameType.ClusterInfo, codec.encodeValue([info.clusterId, members])));
+      return;
+    }
     const reason = refusalReason(hello, config.selfId, config.clusterId);
     if (reason !== null) {
       this.state = 'refused';

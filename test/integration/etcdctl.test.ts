@@ -178,7 +178,7 @@ describe('etcdctl against a three-member cluster', { skip }, () => {
 
   test('member add --learner then member remove', async () => {
     const added = await etcdctl('member', 'add', 'spare', '--peer-urls=http://127.0.0.1:1', '--learner');
-    const id = /Member ([0-9a-f]+) added to cluster/.exec(added)?.[1];
+    const id = /Member\s+([0-9a-f]+) added to cluster/.exec(added)?.[1];
     assert.ok(id, added);
     const listed = await etcdctl('member', 'list');
     assert.match(listed, new RegExp(`${id}, unstarted, , http://127.0.0.1:1, , true`));

@@ -116,7 +116,30 @@ export class FlotillaCluster {
     return clientAddress(this.members[index]);
   }
 
-  private spawnMember(index: number): void {
+  /**
+   * Picks ports and a data dir for one more member (not started). Add it to the cluster with
+   * `etcdctl member add`, then `restart(index, 'existing')` starts it.
+   */
+  async addMemberSpec(): Promise<number> {
+    const [clientPort, peerPort] = await freePortPair();
+    const name = `m${this.members.length + 1}`;
+    this.members.push({
+      name,
+      clientPort,
+      peerPort,
+      dataDir: join(this.root, name),
+      process: null,
+      exited: Promise.resolve(null),
+      output: '',
+    });
+    return this.members.length - 1;
+  }
+
+  peerUrl(index: number): string {
+    return `http://${LOOPBACK_HOST}:${this.members[index].peerPort}`;
+  }
+
+  private spawnMember(index: number, state: 'new' | 'existing' = 'new'): void {
     const member = this.members[index];
     const initialCluster = this.members
       .map((m) => `${m.name}=http://${LOOPBACK_HOST}:${m.peerPort}`)
@@ -133,6 +156,7 @@ export class FlotillaCluster {
         `--listen-peer-urls=http://${LOOPBACK_HOST}:${member.peerPort}`,
         `--initial-advertise-peer-urls=http://${LOOPBACK_HOST}:${member.peerPort}`,
         `--initial-cluster=${initialCluster}`,
+        `--initial-cluster-state=${state}`,
         ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -200,9 +224,9 @@ export class FlotillaCluster {
   }
 
   /** Restarts a stopped member on the same ports and data directory. */
-  restart(index: number): void {
+  restart(index: number, state: 'new' | 'existing' = 'new'): void {
     if (this.members[index].process !== null) throw new Error(`member ${index} is still running`);
-    this.spawnMember(index);
+    this.spawnMember(index, state);
   }
 
   async stop(): Promise<void> {

@@ -1,9 +1,9 @@
 // etcdserverpb.Cluster: membership, backed by one-server-at-a-time Raft changes.
 
-import { ConfChangeType } from '../../raft/types.js';
+import { type ConfChange, ConfChangeType } from '../../raft/types.js';
 import { memberIdFor } from '../ids.js';
 import { encodeMemberContext, type Member } from '../members.js';
-import type { FlotillaNode } from '../node.js';
+import { ConfChangePendingError, type FlotillaNode } from '../node.js';
 import { type HeaderSource, int64Id, type ProtoObject } from './convert.js';
 import { GrpcError, Status } from './errors.js';
 
@@ -22,6 +22,24 @@ function urls(value: unknown): string[] {
 }
 
 const memberNotFound = () => new GrpcError(Status.NOT_FOUND, 'etcdserver: member not found');
+
+/** Bound on waiting for an earlier membership change to be applied before proposing ours. */
+const CONF_CHANGE_RETRY_MS = 5_000;
+const CONF_CHANGE_RETRY_INTERVAL_MS = 50;
+
+/** Membership changes go one at a time: wait (bounded) while an earlier one is still applying. */
+async function changeMembership(node: FlotillaNode, change: ConfChange): Promise<void> {
+  const deadline = Date.now() + CONF_CHANGE_RETRY_MS;
+  for (;;) {
+    try {
+      await node.proposeConfChange(change);
+      return;
+    } catch (error) {
+      if (!(error instanceof ConfChangePendingError) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, CONF_CHANGE_RETRY_INTERVAL_MS));
+    }
+  }
+}
 
 export function clusterService(node: FlotillaNode, headers: HeaderSource) {
   const header = () => headers.header(node.mvcc.currentRevision());
@@ -43,7 +61,7 @@ export function clusterService(node: FlotillaNode, headers: HeaderSource) {
       // As etcd does for a runtime add: the id mixes in the time, so re-adding the same URLs later gets a new id.
       const id = memberIdFor(peerUrls, `${node.config.initialClusterToken}${Date.now()}`);
       const isLearner = request.isLearner === true;
-      await node.proposeConfChange({
+      await changeMembership(node, {
         type: isLearner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter,
         nodeId: id,
         context: encodeMemberContext({ id, name: '', peerUrls, clientUrls: [] }),
@@ -55,7 +73,7 @@ export function clusterService(node: FlotillaNode, headers: HeaderSource) {
     async MemberRemove(request: ProtoObject): Promise<ProtoObject> {
       const id = int64Id(request.ID);
       if (node.members.get(id) === undefined) throw memberNotFound();
-      await node.proposeConfChange({
+      await changeMembership(node, {
         type: ConfChangeType.RemoveNode,
         nodeId: id,
         context: new Uint8Array(0),
@@ -70,7 +88,7 @@ export function clusterService(node: FlotillaNode, headers: HeaderSource) {
       if (!member.isLearner) {
         throw new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member');
       }
-      await node.proposeConfChange({
+      await changeMembership(node, {
         type: ConfChangeType.AddVoter,
         nodeId: id,
         context: encodeMemberContext(member),
