@@ -118,7 +118,9 @@ export class RawNode {
 
   /**
    * Requests a linearizable read point. The answer arrives as a ReadState carrying `context`
-   * (once applied ≥ its index, reading locally is linearizable) or as a refusal.
+   * (once applied ≥ its index, reading locally is linearizable) or as a refusal. `context` must
+   * be unique across the whole cluster: the leader matches requests and heartbeat
+   * acknowledgements by context alone, so a duplicate from another member would be merged.
    */
   readIndex(context: Uint8Array): void {
     if (this.raft.lead === NONE) throw new ProposalRefusedError('no-leader');

@@ -64,6 +64,11 @@ export class MemberTable {
     if (member !== undefined) this.members.set(id, { ...member, clientUrls, name: name || member.name });
   }
 
+  setPeerUrls(id: NodeId, peerUrls: readonly string[]): void {
+    const member = this.members.get(id);
+    if (member !== undefined) this.members.set(id, { ...member, peerUrls });
+  }
+
   toJSON(): unknown {
     return this.list().map((m) => ({ ...m, id: m.id.toString() }));
   }

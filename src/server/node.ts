@@ -311,7 +311,9 @@ export class FlotillaNode {
     if (this.readInFlight !== null || this.readQueue.length === 0) return;
     const waiters = this.readQueue;
     this.readQueue = [];
-    const context = String(++this.readSequence);
+    // Read contexts must be unique across the cluster: the leader matches acknowledgements by
+    // context alone (as etcd does), so two members' "read 5" would be taken for one request.
+    const context = `${this.memberId.toString(16)}:${++this.readSequence}`;
     try {
       this.raw.readIndex(new TextEncoder().encode(context));
     } catch (error) {
@@ -456,6 +458,10 @@ export class FlotillaNode {
       const request = proposal.request;
       if (request.type === 'publish') {
         this.members.setClientUrls(proposal.origin, request.clientUrls, request.name);
+        batch.push({ index: entry.index, request: { type: 'noop' } });
+      } else if (request.type === 'memberUpdate') {
+        this.members.setPeerUrls(request.id, request.peerUrls);
+        this.connectPeers();
         batch.push({ index: entry.index, request: { type: 'noop' } });
       } else {
         batch.push({ index: entry.index, request });
@@ -690,31 +696,24 @@ async function resolveIdentity(
   const file = join(memberDir, 'identity.json');
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { memberId: string; clusterId: string };
-    return {
-      memberId: BigInt(saved.memberId),
-      clusterId: BigInt(saved.clusterId),
-      bootstrap: null,
-      discovered: [],
-    };
+    const memberId = BigInt(saved.memberId);
+    const clusterId = BigInt(saved.clusterId);
+    if (config.initialClusterState === 'new') {
+      // A data dir copied from elsewhere, or flags pointing at the wrong dir: refuse loudly.
+      const expected = newClusterIdentity(config);
+      if (expected.clusterId !== clusterId || expected.memberId !== memberId) {
+        throw new ConfigError(
+          `data dir ${config.dataDir} belongs to member ${hexId(memberId)} of cluster ${hexId(clusterId)}, ` +
+            `but --name/--initial-cluster describe member ${hexId(expected.memberId)} of cluster ${hexId(expected.clusterId)}`,
+        );
+      }
+    }
+    return { memberId, clusterId, bootstrap: null, discovered: [] };
   }
-  let identity: Identity;
-  if (config.initialClusterState === 'new') {
-    const members: Member[] = config.initialCluster.map((m) => ({
-      id: memberIdFor([m.peerUrl], config.initialClusterToken),
-      name: m.name,
-      peerUrls: [m.peerUrl],
-      clientUrls: [],
-      isLearner: false,
-    }));
-    identity = {
-      memberId: memberIdFor(config.initialAdvertisePeerUrls, config.initialClusterToken),
-      clusterId: clusterIdFor(members.map((m) => m.id)),
-      bootstrap: members,
-      discovered: [],
-    };
-  } else {
-    identity = await discoverIdentity(config, logger);
-  }
+  const identity =
+    config.initialClusterState === 'new'
+      ? newClusterIdentity(config)
+      : await discoverIdentity(config, logger);
   const temporary = `${file}.tmp`;
   writeFileSync(
     temporary,
@@ -722,6 +721,22 @@ async function resolveIdentity(
   );
   renameSync(temporary, file);
   return identity;
+}
+
+function newClusterIdentity(config: ServerConfig): Identity {
+  const members: Member[] = config.initialCluster.map((m) => ({
+    id: memberIdFor([m.peerUrl], config.initialClusterToken),
+    name: m.name,
+    peerUrls: [m.peerUrl],
+    clientUrls: [],
+    isLearner: false,
+  }));
+  return {
+    memberId: memberIdFor(config.initialAdvertisePeerUrls, config.initialClusterToken),
+    clusterId: clusterIdFor(members.map((m) => m.id)),
+    bootstrap: members,
+    discovered: [],
+  };
 }
 
 async function discoverIdentity(config: ServerConfig, logger: NodeLogger): Promise<Identity> {

@@ -9,7 +9,9 @@ import type { NodeId } from '../raft/types.js';
 export type ServerRequest =
   | ApplyRequest
   /** A member announces the client URLs it serves (etcd publishes these through Raft too). */
-  | { readonly type: 'publish'; readonly name: string; readonly clientUrls: readonly string[] };
+  | { readonly type: 'publish'; readonly name: string; readonly clientUrls: readonly string[] }
+  /** MemberUpdate: new peer URLs for a member (no change to Raft membership). */
+  | { readonly type: 'memberUpdate'; readonly id: bigint; readonly peerUrls: readonly string[] };
 
 export interface Proposal {
   /** Unique per origin member for its lifetime. */

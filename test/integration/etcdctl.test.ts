@@ -186,6 +186,29 @@ describe('etcdctl against a three-member cluster', { skip }, () => {
     assert.doesNotMatch(await etcdctl('member', 'list'), new RegExp(id));
   });
 
+  test('endpoint health reports every member healthy', async () => {
+    // etcdctl 3.4 prints the health lines on stderr.
+    const { stderr } = await run(ETCDCTL, [`--endpoints=${endpoints}`, 'endpoint', 'health'], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+    });
+    const healthy = stderr
+      .split('\n')
+      .filter((line) => /is healthy: successfully committed proposal/.test(line));
+    assert.equal(healthy.length, 3, stderr);
+  });
+
+  test("member update changes a member's peer URLs", async () => {
+    const added = await etcdctl('member', 'add', 'movable', '--peer-urls=http://127.0.0.1:2', '--learner');
+    const id = /Member\s+([0-9a-f]+) added to cluster/.exec(added)?.[1];
+    assert.ok(id, added);
+    await etcdctl('member', 'update', id, '--peer-urls=http://127.0.0.1:3');
+    assert.match(
+      await etcdctl('member', 'list'),
+      new RegExp(`${id}, unstarted, , http://127.0.0.1:3, , true`),
+    );
+    await etcdctl('member', 'remove', id);
+  });
+
   test('alarm list is empty on a healthy cluster', async () => {
     assert.equal((await etcdctl('alarm', 'list')).trim(), '');
   });

@@ -100,7 +100,17 @@ export function clusterService(node: FlotillaNode, headers: HeaderSource) {
       const id = int64Id(request.ID);
       const member = node.members.get(id);
       if (member === undefined) throw memberNotFound();
-      throw new GrpcError(Status.UNIMPLEMENTED, 'flotilla: MemberUpdate is not supported yet');
+      const peerUrls = urls(request.peerURLs);
+      if (peerUrls.length === 0)
+        throw new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: no peer URLs given');
+      for (const other of node.members.list()) {
+        if (other.id !== id && other.peerUrls.some((url) => peerUrls.includes(url))) {
+          throw new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: Peer URLs already exists');
+        }
+      }
+      const result = await node.propose({ type: 'memberUpdate', id, peerUrls });
+      if (result.status === 'failed') throw result.error;
+      return { header: header(), members: list() };
     },
   };
 }

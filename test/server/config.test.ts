@@ -1,0 +1,56 @@
+// Flags, environment and config file: etcd's names, validated at the edge with messages that
+// name the flag.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, parseServerConfig } from '../../src/server/config.js';
+
+test('defaults follow etcd: name default, client 2379, peer 2380, 1.5 MiB requests, 128 txn ops', () => {
+  const config = parseServerConfig([], {});
+  assert.equal(config.name, 'default');
+  assert.equal(config.listenClientUrls[0].port, '2379');
+  assert.equal(config.listenPeerUrls[0].port, '2380');
+  assert.equal(config.maxRequestBytes, 1.5 * 1024 * 1024);
+  assert.equal(config.maxTxnOps, 128);
+  assert.equal(config.quotaBackendBytes, 2 * 1024 ** 3);
+  assert.deepEqual(config.initialCluster, [{ name: 'default', peerUrl: 'http://localhost:2380' }]);
+});
+
+test('flags win over FLOTILLA_* environment variables, which win over the config file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-config-'));
+  const file = join(dir, 'flotilla.json');
+  writeFileSync(file, JSON.stringify({ name: 'from-file', 'max-txn-ops': 7, 'snapshot-count': 99 }));
+  const config = parseServerConfig(
+    ['--config-file', file, '--name=from-flag', '--initial-cluster=from-flag=http://127.0.0.1:2380'],
+    {
+      FLOTILLA_NAME: 'from-env',
+      FLOTILLA_MAX_TXN_OPS: '9',
+    },
+  );
+  assert.equal(config.name, 'from-flag');
+  assert.equal(config.maxTxnOps, 9);
+  assert.equal(config.snapshotCount, 99);
+});
+
+for (const [args, message] of [
+  [['--listen-client-urls=localhost:2379'], /--listen-client-urls: 'localhost:2379'/],
+  [['--listen-peer-urls=http://127.0.0.1'], /needs an explicit port/],
+  [['--initial-cluster-state=sideways'], /--initial-cluster-state: 'sideways' must be 'new' or 'existing'/],
+  [['--max-txn-ops=0'], /--max-txn-ops: '0' must be a positive integer/],
+  [['--election-timeout=200'], /--election-timeout \(200 ms\) must be at least 5 times --heartbeat-interval/],
+  [
+    ['--initial-cluster=other=http://127.0.0.1:2380'],
+    /--initial-cluster does not name this member \('default'\)/,
+  ],
+  [['--no-such-flag'], /Unknown option '--no-such-flag'/],
+] as const) {
+  test(`bad input is refused with a message naming the flag: ${args.join(' ')}`, () => {
+    assert.throws(
+      () => parseServerConfig(args, {}),
+      (error: unknown) => error instanceof ConfigError && message.test(error.message),
+    );
+  });
+}
