@@ -79,9 +79,9 @@ function parseUrls(flag: string, text: string): URL[] {
     } catch {
       throw new ConfigError(`--${flag}: '${part}' is not a URL`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new ConfigError(`--${flag}: '${part}' must be http:// or https://`);
-    }
+    if (url.protocol === 'https:')
+      throw new ConfigError(`--${flag}: '${part}': TLS (https://) is not supported yet`);
+    if (url.protocol !== 'http:') throw new ConfigError(`--${flag}: '${part}' must be an http:// URL`);
     if (url.port === '') throw new ConfigError(`--${flag}: '${part}' needs an explicit port`);
     return url;
   });

@@ -9,7 +9,7 @@
 //   request that arrived in that turn shares one fsync.
 
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { Lessor } from '../lease/lessor.js';
@@ -559,6 +559,15 @@ export class FlotillaNode {
     this.store.compact(Math.max(this.store.firstIndex(), applied - this.config.snapshotCatchUpEntries));
     this.store.sync();
     this.store.releaseSegments();
+  }
+
+  /** Bytes of the LMDB data file (Status.dbSize). */
+  dbSizeBytes(): number {
+    try {
+      return statSync(join(this.config.dataDir, 'member', 'db', 'data.mdb')).size;
+    } catch {
+      return 0; // not created yet (LMDB creates it on first write)
+    }
   }
 
   /** The whole state, as a backup: what `etcdctl snapshot save` downloads (see backup.ts). */

@@ -209,6 +209,28 @@ describe('etcdctl against a three-member cluster', { skip }, () => {
     await etcdctl('member', 'remove', id);
   });
 
+  test('move-leader hands leadership to another member', async () => {
+    // The simple output keeps ids in hex (JSON numbers would lose their low bits in JavaScript).
+    const rows = async () =>
+      (await etcdctl('endpoint', 'status'))
+        .trim()
+        .split('\n')
+        .map((line) => line.split(', '))
+        .map(([endpoint, id, , , isLeader]) => ({ endpoint, id, isLeader: isLeader === 'true' }));
+    const before = await rows();
+    const leader = before.find((r) => r.isLeader);
+    const other = before.find((r) => !r.isLeader);
+    assert.ok(leader && other, JSON.stringify(before));
+    const { stdout } = await run(ETCDCTL, [`--endpoints=${leader.endpoint}`, 'move-leader', other.id], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+    });
+    assert.match(stdout, new RegExp(`Leadership transferred from ${leader.id} to ${other.id}`));
+    const moved = await waitFor('the new leader to report itself', 10_000, async () =>
+      (await rows()).find((r) => r.isLeader)?.id === other.id ? true : undefined,
+    );
+    assert.equal(moved, true);
+  });
+
   test('alarm list is empty on a healthy cluster', async () => {
     assert.equal((await etcdctl('alarm', 'list')).trim(), '');
   });

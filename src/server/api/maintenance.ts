@@ -33,13 +33,13 @@ export function maintenanceService(node: FlotillaNode, headers: HeaderSource) {
       return {
         header: header(),
         version: ETCD_API_VERSION,
-        dbSize: '0',
+        dbSize: String(node.dbSizeBytes()),
         leader: status.lead.toString(),
         raftIndex: String(status.commit),
         raftTerm: String(status.term),
         raftAppliedIndex: String(status.applied),
         errors: [],
-        dbSizeInUse: '0',
+        dbSizeInUse: String(node.dbSizeBytes()),
         isLearner: status.learners.includes(node.memberId),
       };
     },
