@@ -122,6 +122,27 @@ export class MvccStore {
     await this.tables.root.close();
   }
 
+  /**
+   * Bytes of LMDB pages holding data now (etcd's dbSizeInUse): pages freed by compaction are
+   * reused by LMDB, so unlike the file size this shrinks after a compaction.
+   */
+  sizeInUseBytes(): number {
+    const t = this.tables;
+    let pages = 0;
+    let pageSize = 4096;
+    for (const db of [t.root, t.meta, t.latest, t.rev, t.hist, t.lease, t.leaseRecords]) {
+      const stats = db.getStats() as {
+        pageSize: number;
+        treeBranchPageCount: number;
+        treeLeafPageCount: number;
+        overflowPages: number;
+      };
+      pageSize = stats.pageSize;
+      pages += stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages;
+    }
+    return pages * pageSize;
+  }
+
   appliedIndex(): number {
     return this.meta.appliedIndex;
   }

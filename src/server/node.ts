@@ -40,6 +40,7 @@ import { PeerTransport } from '../transport/transport.js';
 import { WatchHub } from '../watch/hub.js';
 import {
   ERR_LEADER_CHANGED,
+  ERR_NO_SPACE,
   ERR_TOO_MANY_REQUESTS,
   GrpcError,
   noLeader,
@@ -54,6 +55,10 @@ import { decodeProposal, encodeProposal, type ServerRequest } from './replicated
 
 /** How long a client waits for its write to apply or its read index before "request timed out". */
 const REQUEST_TIMEOUT_MS = 7_000;
+/** etcd's AlarmType NOSPACE. */
+export const ALARM_NOSPACE = 1;
+/** The storage size used for quota checks is re-measured at most this often. */
+const QUOTA_MEASURE_INTERVAL_MS = 100;
 /** How long a removed member's connection is kept so queued messages (its commit) still reach it. */
 const REMOVED_PEER_GRACE_MS = 2_000;
 /** How often the leader looks for expired leases and checkpoints due. */
@@ -65,6 +70,8 @@ const snapshotPackr = new Packr({ useRecords: false, int64AsType: 'bigint', maps
 
 export interface SnapshotData {
   readonly members: unknown;
+  /** Active alarms as [member id, alarm type] pairs (absent in older snapshots). */
+  readonly alarms?: [bigint, number][];
   /** The MVCC store's snapshot chunks, or null for the bootstrap snapshot (empty store). */
   readonly mvcc: Uint8Array[] | null;
 }
@@ -459,6 +466,9 @@ export class FlotillaNode {
       if (request.type === 'publish') {
         this.members.setClientUrls(proposal.origin, request.clientUrls, request.name);
         batch.push({ index: entry.index, request: { type: 'noop' } });
+      } else if (request.type === 'alarm') {
+        this.applyAlarm(request.action, request.memberId, request.alarm);
+        batch.push({ index: entry.index, request: { type: 'noop' } });
       } else if (request.type === 'memberUpdate') {
         this.members.setPeerUrls(request.id, request.peerUrls);
         this.connectPeers();
@@ -537,6 +547,8 @@ export class FlotillaNode {
     this.watchHub.restored();
     this.lessor.rebuild();
     if (this.isLeader()) this.lessor.promote(performance.now(), this.config.electionTimeoutMs);
+    this.alarms.clear();
+    for (const [memberId, alarm] of data.alarms ?? []) this.applyAlarm(1, memberId, alarm);
     const members = MemberTable.fromJSON(data.members);
     for (const member of this.members.list()) this.members.remove(member.id);
     for (const member of members.list()) this.members.upsert(member);
@@ -554,11 +566,56 @@ export class FlotillaNode {
       term: this.store.term(applied),
       confState: this.raw.raft.membership.toConfState(),
     };
-    const data = encodeSnapshotData({ members: this.members.toJSON(), mvcc: [...this.mvcc.snapshot()] });
+    const data = encodeSnapshotData({
+      members: this.members.toJSON(),
+      alarms: this.alarmList().map((a) => [a.memberId, a.alarm]),
+      mvcc: [...this.mvcc.snapshot()],
+    });
     this.store.createSnapshot(metadata, data);
     this.store.compact(Math.max(this.store.firstIndex(), applied - this.config.snapshotCatchUpEntries));
     this.store.sync();
     this.store.releaseSegments();
+  }
+
+  // ---- alarms and the storage quota (etcd's NOSPACE) ------------------------------------------
+
+  private readonly alarms = new Map<string, { memberId: NodeId; alarm: number }>();
+  private sizeInUseCache = { bytes: 0, measuredAtMs: Number.NEGATIVE_INFINITY };
+
+  private applyAlarm(action: 1 | 2, memberId: NodeId, alarm: number): void {
+    const key = `${memberId}:${alarm}`;
+    if (action === 1) this.alarms.set(key, { memberId, alarm });
+    else this.alarms.delete(key);
+    this.logger.warn(action === 1 ? 'alarm raised' : 'alarm cleared', { member: hexId(memberId), alarm });
+  }
+
+  alarmList(): { memberId: NodeId; alarm: number }[] {
+    return [...this.alarms.values()];
+  }
+
+  /** LMDB bytes in use, measured at most every QUOTA_MEASURE_INTERVAL_MS. */
+  sizeInUseBytes(): number {
+    const now = performance.now();
+    if (now - this.sizeInUseCache.measuredAtMs > QUOTA_MEASURE_INTERVAL_MS) {
+      this.sizeInUseCache = { bytes: this.mvcc.sizeInUseBytes(), measuredAtMs: now };
+    }
+    return this.sizeInUseCache.bytes;
+  }
+
+  /**
+   * etcd's quota: a write that would take the store past --quota-backend-bytes raises the NOSPACE
+   * alarm cluster-wide and is refused; while the alarm is active every member refuses writes that
+   * add data (puts, txns with puts, lease grants). Reads, deletes and compaction still work.
+   */
+  checkQuota(costBytes: number): void {
+    const spaceAlarm = [...this.alarms.values()].some((a) => a.alarm === ALARM_NOSPACE);
+    if (!spaceAlarm && this.sizeInUseBytes() + costBytes <= this.config.quotaBackendBytes) return;
+    if (!spaceAlarm) {
+      this.propose({ type: 'alarm', action: 1, memberId: this.memberId, alarm: ALARM_NOSPACE }).catch(() => {
+        // The next refused write raises it again.
+      });
+    }
+    throw new GrpcError(Status.RESOURCE_EXHAUSTED, ERR_NO_SPACE);
   }
 
   /** Bytes of the LMDB data file (Status.dbSize). */

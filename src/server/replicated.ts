@@ -10,6 +10,8 @@ export type ServerRequest =
   | ApplyRequest
   /** A member announces the client URLs it serves (etcd publishes these through Raft too). */
   | { readonly type: 'publish'; readonly name: string; readonly clientUrls: readonly string[] }
+  /** Maintenance.Alarm ACTIVATE (1) / DEACTIVATE (2); alarm 1 is NOSPACE, 2 CORRUPT. */
+  | { readonly type: 'alarm'; readonly action: 1 | 2; readonly memberId: bigint; readonly alarm: number }
   /** MemberUpdate: new peer URLs for a member (no change to Raft membership). */
   | { readonly type: 'memberUpdate'; readonly id: bigint; readonly peerUrls: readonly string[] };
 

@@ -22,6 +22,7 @@ export const ERR_LEADER_CHANGED = 'etcdserver: leader changed';
 export const ERR_STOPPED = 'etcdserver: server stopped';
 export const ERR_REQUEST_TOO_LARGE = 'etcdserver: request is too large';
 export const ERR_TOO_MANY_REQUESTS = 'etcdserver: too many requests';
+export const ERR_NO_SPACE = 'etcdserver: mvcc: database space exceeded';
 
 export const noLeader = (): GrpcError => new GrpcError(Status.UNAVAILABLE, ERR_NO_LEADER);
 export const timedOut = (): GrpcError => new GrpcError(Status.UNAVAILABLE, ERR_TIMEOUT);

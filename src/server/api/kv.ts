@@ -4,6 +4,7 @@
 
 import type { ApplyResult } from '../../mvcc/store.js';
 import { isTxnReadOnly } from '../../mvcc/txn.js';
+import type { PutRequest, TxnRequest } from '../../mvcc/types.js';
 import type { FlotillaNode } from '../node.js';
 import type { ServerRequest } from '../replicated.js';
 import {
@@ -19,6 +20,20 @@ import {
   txnResponse,
 } from './convert.js';
 import { GrpcError } from './errors.js';
+
+/** Storage a put may take: key and value plus per-revision bookkeeping (etcd's quota cost). */
+function putCost(put: PutRequest): number {
+  return put.key.byteLength + (put.value?.byteLength ?? 0) + 128;
+}
+
+function txnCost(txn: TxnRequest): number {
+  let cost = 0;
+  for (const op of [...(txn.success ?? []), ...(txn.failure ?? [])]) {
+    if (op.type === 'put') cost += putCost(op.put);
+    else if (op.type === 'txn') cost += txnCost(op.txn);
+  }
+  return cost;
+}
 
 async function write(
   node: FlotillaNode,
@@ -39,7 +54,9 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
     },
 
     async Put(request: ProtoObject): Promise<ProtoObject> {
-      const result = await write(node, { type: 'put', put: putRequest(request) });
+      const put = putRequest(request);
+      node.checkQuota(putCost(put));
+      const result = await write(node, { type: 'put', put });
       if (result.response.type !== 'put') throw new GrpcError(13, 'flotilla: wrong response type');
       const { header, prevKv } = result.response.put;
       return { header: headers.header(header.revision), prev_kv: prevKv ? keyValue(prevKv) : null };
@@ -67,6 +84,7 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
         if (!serializable) await node.linearizableRead();
         return txnResponse(headers, node.mvcc.readTxn(txn));
       }
+      node.checkQuota(txnCost(txn));
       const result = await write(node, { type: 'txn', txn });
       if (result.response.type !== 'txn') throw new GrpcError(13, 'flotilla: wrong response type');
       return txnResponse(headers, result.response.txn);

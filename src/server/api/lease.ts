@@ -8,6 +8,9 @@ import { type HeaderSource, int64Id, type ProtoObject } from './convert.js';
 import { GrpcError, Status, toServiceError } from './errors.js';
 import type { LeaderProxy } from './leader-proxy.js';
 
+/** Storage a lease grant may take, for the quota check. */
+const LEASE_GRANT_COST_BYTES = 64;
+
 export function leaseService(node: FlotillaNode, headers: HeaderSource, proxy: LeaderProxy) {
   const header = () => headers.header(node.mvcc.currentRevision());
 
@@ -35,6 +38,7 @@ export function leaseService(node: FlotillaNode, headers: HeaderSource, proxy: L
     unary: {
       async LeaseGrant(request: ProtoObject): Promise<ProtoObject> {
         const ttl = BigInt((request.TTL as string) ?? '0');
+        node.checkQuota(LEASE_GRANT_COST_BYTES);
         const { id, ttlSeconds } = node.lessor.prepareGrant(ttl, int64Id(request.ID));
         const result = await node.propose({ type: 'leaseGrant', leaseGrant: { id, ttlSeconds } });
         if (result.status === 'failed') throw result.error;

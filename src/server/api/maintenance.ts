@@ -53,8 +53,23 @@ export function maintenanceService(node: FlotillaNode, headers: HeaderSource) {
       };
     },
 
-    async Alarm(): Promise<ProtoObject> {
-      return { header: header(), alarms: [] };
+    async Alarm(request: ProtoObject): Promise<ProtoObject> {
+      const action = Number(request.action ?? 0);
+      const alarm = Number(request.alarm ?? 0);
+      if (action === 1 || action === 2) {
+        const result = await node.propose({
+          type: 'alarm',
+          action,
+          memberId: int64Id(request.memberID),
+          alarm,
+        });
+        if (result.status === 'failed') throw result.error;
+      }
+      const alarms = node
+        .alarmList()
+        .filter((a) => action !== 0 || alarm === 0 || a.alarm === alarm)
+        .map((a) => ({ memberID: a.memberId.toString(), alarm: a.alarm }));
+      return { header: header(), alarms };
     },
 
     async Defragment(): Promise<ProtoObject> {
