@@ -41,6 +41,7 @@ import { WatchHub } from '../watch/hub.js';
 import {
   ERR_LEADER_CHANGED,
   ERR_NO_SPACE,
+  ERR_REQUEST_TOO_LARGE,
   ERR_TOO_MANY_REQUESTS,
   GrpcError,
   noLeader,
@@ -259,9 +260,14 @@ export class FlotillaNode {
   propose(request: ServerRequest): Promise<ApplyResult> {
     if (this.stopping) return Promise.reject(stopped());
     const requestId = this.nextRequestId++;
+    const data = encodeProposal({ requestId, origin: this.memberId, request });
+    // etcd's check on the encoded request, for sizes gRPC's own limit (plus overhead) let through.
+    if (data.byteLength > this.config.maxRequestBytes) {
+      return Promise.reject(new GrpcError(Status.INVALID_ARGUMENT, ERR_REQUEST_TOO_LARGE));
+    }
     return new Promise<ApplyResult>((resolve, reject) => {
       try {
-        this.raw.propose(encodeProposal({ requestId, origin: this.memberId, request }));
+        this.raw.propose(data);
       } catch (error) {
         reject(error instanceof ProposalRefusedError ? noLeader() : error);
         return;
@@ -370,6 +376,8 @@ export class FlotillaNode {
       if (rd.snapshot !== null) this.installSnapshot(rd.snapshot);
       if (rd.hardState !== null || rd.entries.length > 0) {
         this.store.save(rd.hardState, rd.entries);
+        // The leader's appends leave before its fsync blocks: followers persist in parallel.
+        if (rd.messages.length > 0) this.transport.flush();
         if (rd.mustSync) this.store.sync();
         else this.store.wal.flushBuffered();
       }

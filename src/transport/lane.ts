@@ -256,6 +256,11 @@ export class OutboundLane {
     for (let i = 0; i < dropped.length; i++) this.reportSnapshot(newStream(dropped[i]!), true);
   }
 
+  /** Writes what this turn queued now instead of at the end of the turn (see PeerTransport.flush). */
+  flushNow(): void {
+    if (this.flushScheduled) this.flush();
+  }
+
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;

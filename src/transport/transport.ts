@@ -90,6 +90,17 @@ export class PeerTransport {
     return { port: address.port };
   }
 
+  /**
+   * Hands everything queued so far to the kernel now. A leader calls this before its own fsync
+   * so followers write the same entries in parallel (Raft thesis §10.2.1).
+   */
+  flush(): void {
+    for (const peer of this.peers.values()) {
+      peer.priority.flushNow();
+      peer.bulk.flushNow();
+    }
+  }
+
   /** Adds a peer, or moves it to a new address (its connections are re-dialled). */
   addPeer(id: NodeId, host: string, port: number): void {
     assert(id !== this.context.config.selfId, `addPeer with this node's own id ${hex(id)}`);
