@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
 import { afterEach, test } from 'node:test';
 import { type Message, MessageType, message } from '../../src/raft/types.js';
+import { probeCluster } from '../../src/transport/discovery.js';
 import { encodeFrame, FrameType } from '../../src/transport/frame.js';
 import type { PeerTransport } from '../../src/transport/transport.js';
 import {
@@ -12,6 +13,7 @@ import {
   patternBytes,
   snapshotMessage,
   startNode,
+  WAIT_TIMEOUT_MS,
   waitFor,
 } from './helpers.js';
 
@@ -218,4 +220,18 @@ test('invalid options are rejected at construction', async () => {
   await assert.rejects(startNode(1n, { queueMessagesMax: 0 }, opened), RangeError);
   await assert.rejects(startNode(1n, { reconnectMaxMs: 1, reconnectBaseMs: 10 }, opened), RangeError);
   await assert.rejects(startNode(0n, {}, opened), RangeError);
+});
+
+test('a discovery probe learns the cluster id and members; without clusterInfo it is refused', async () => {
+  const members = [
+    { id: 1n, peerUrls: ['http://127.0.0.1:1'] },
+    { id: 0xffff_ffff_ffff_fffen, peerUrls: ['http://127.0.0.1:2'] },
+  ];
+  const answering = await startNode(1n, { clusterInfo: () => ({ clusterId: CLUSTER_ID, members }) }, opened);
+  const info = await probeCluster(HOST, answering.port, WAIT_TIMEOUT_MS);
+  assert.equal(info.clusterId, CLUSTER_ID);
+  assert.deepEqual(info.members, members);
+  const silent = await startNode(2n, {}, opened);
+  await assert.rejects(probeCluster(HOST, silent.port, WAIT_TIMEOUT_MS));
+  assert.equal(silent.received.length, 0);
 });
