@@ -8,6 +8,7 @@ commands:
   serve     run one member (etcd's flags: --name, --data-dir, --listen-client-urls, ...)
   dev       start a local three-node cluster (--nodes N, --base-port P, --data-dir D)
   snapshot  restore FILE --data-dir D --name N --initial-cluster ...: a new cluster from a backup
+  chaos     the fault lab: a real cluster under partitions, kills and pauses, histories checked
   sim       run the deterministic cluster simulator (see: flotilla sim --help)
   version   print the version
   help      show this help
@@ -37,6 +38,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./serve.js')).serve(rest);
     case 'dev':
       return (await import('./dev.js')).dev(rest);
+    case 'chaos':
+      return (await import('./chaos.js')).chaos(rest);
     case 'snapshot':
       return (await import('./snapshot.js')).snapshot(rest);
     case 'sim': {

@@ -39,7 +39,19 @@ export interface ServerConfig {
   readonly quotaBackendBytes: number;
   readonly listenMetricsUrls: readonly URL[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * A deliberately wrong behaviour, for proving the fault lab can catch it (FLOTILLA_UNSAFE,
+   * test-only, never a flag): see UNSAFE_MODES. null in every real deployment.
+   */
+  readonly unsafe: UnsafeMode | null;
 }
+
+export const UNSAFE_MODES = {
+  'stale-reads': 'serve linearizable reads from the local state without ReadIndex',
+  'early-ack': 'acknowledge writes as soon as they are proposed, before they commit',
+} as const;
+
+export type UnsafeMode = keyof typeof UNSAFE_MODES;
 
 /** Flag name → how to read it. Every flag here is documented in docs/configuration.md. */
 const FLAGS = {
@@ -199,7 +211,18 @@ export function parseServerConfig(
     quotaBackendBytes: parsePositiveInteger('quota-backend-bytes', get('quota-backend-bytes')!),
     listenMetricsUrls: parseUrls('listen-metrics-urls', get('listen-metrics-urls')!),
     logLevel,
+    unsafe: parseUnsafe(env.FLOTILLA_UNSAFE),
   };
+}
+
+function parseUnsafe(value: string | undefined): UnsafeMode | null {
+  if (value === undefined || value === '') return null;
+  if (!Object.hasOwn(UNSAFE_MODES, value)) {
+    throw new ConfigError(
+      `FLOTILLA_UNSAFE: '${value}' is not one of ${Object.keys(UNSAFE_MODES).join(', ')}`,
+    );
+  }
+  return value as UnsafeMode;
 }
 
 export const SERVER_FLAGS: readonly string[] = Object.keys(FLAGS);

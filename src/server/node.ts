@@ -277,6 +277,11 @@ export class FlotillaNode {
         reject(timedOut());
       }, REQUEST_TIMEOUT_MS);
       this.pendingWrites.set(requestId, { resolve, reject, timer });
+      if (this.config.unsafe === 'early-ack') {
+        // Deliberately wrong (fault-lab self-test): report success before the write commits,
+        // with a made-up result, so writes lost in a leader change look acknowledged.
+        resolve(earlyAck(request, this.mvcc.currentRevision() + 1));
+      }
       this.scheduleLoop();
     });
   }
@@ -732,6 +737,21 @@ export class ConfChangePendingError extends GrpcError {
   constructor() {
     super(Status.FAILED_PRECONDITION, 'etcdserver: another membership change is still being applied');
   }
+}
+
+/** The fake result the 'early-ack' unsafe mode answers with. */
+function earlyAck(request: ServerRequest, revision: number): ApplyResult {
+  const header = { revision };
+  if (request.type === 'put')
+    return { status: 'applied', response: { type: 'put', put: { header } }, events: [] };
+  if (request.type === 'txn') {
+    return {
+      status: 'applied',
+      response: { type: 'txn', txn: { header, succeeded: true, responses: [] } },
+      events: [],
+    };
+  }
+  return { status: 'applied', response: { type: 'noop', header }, events: [] };
 }
 
 function refusalError(reason: RefusalReason): GrpcError {

@@ -49,7 +49,7 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
   return {
     async Range(request: ProtoObject): Promise<ProtoObject> {
       const range = rangeRequest(request, 'unbounded');
-      if (!range.serializable) await node.linearizableRead();
+      if (!range.serializable && node.config.unsafe !== 'stale-reads') await node.linearizableRead();
       return rangeResponse(headers, node.mvcc.range(range));
     },
 
@@ -81,7 +81,7 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
         const serializable = [...(txn.success ?? []), ...(txn.failure ?? [])].every(
           (op) => op.type === 'range' && op.range.serializable === true,
         );
-        if (!serializable) await node.linearizableRead();
+        if (!serializable && node.config.unsafe !== 'stale-reads') await node.linearizableRead();
         return txnResponse(headers, node.mvcc.readTxn(txn));
       }
       node.checkQuota(txnCost(txn));
