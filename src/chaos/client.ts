@@ -49,6 +49,9 @@ export class LabClient {
   private readonly kv: grpc.Client;
   private readonly maintenance: grpc.Client;
   private readonly cluster: grpc.Client;
+  private readonly lease: grpc.Client;
+  private readonly lock: grpc.Client;
+  private readonly watchClient: grpc.Client;
 
   constructor(
     readonly address: string,
@@ -65,6 +68,17 @@ export class LabClient {
       options,
     );
     this.cluster = new (grpc.makeGenericClientConstructor(services.Cluster, 'Cluster'))(
+      address,
+      credentials,
+      options,
+    );
+    this.lease = new (grpc.makeGenericClientConstructor(services.Lease, 'Lease'))(
+      address,
+      credentials,
+      options,
+    );
+    this.lock = new (grpc.makeGenericClientConstructor(services.Lock, 'Lock'))(address, credentials, options);
+    this.watchClient = new (grpc.makeGenericClientConstructor(services.Watch, 'Watch'))(
       address,
       credentials,
       options,
@@ -92,6 +106,69 @@ export class LabClient {
 
   txn(request: ProtoObject): Promise<CallResult> {
     return this.call(this.kv, 'Txn', request);
+  }
+
+  deleteRange(request: ProtoObject): Promise<CallResult> {
+    return this.call(this.kv, 'DeleteRange', request);
+  }
+
+  leaseGrant(request: ProtoObject): Promise<CallResult> {
+    return this.call(this.lease, 'LeaseGrant', request);
+  }
+
+  leaseRevoke(request: ProtoObject): Promise<CallResult> {
+    return this.call(this.lease, 'LeaseRevoke', request);
+  }
+
+  /** One keep-alive round trip on a short-lived stream. */
+  leaseKeepAlive(id: string): Promise<CallResult> {
+    const method = (
+      this.lease as unknown as Record<
+        string,
+        (options: grpc.CallOptions) => grpc.ClientDuplexStream<ProtoObject, ProtoObject>
+      >
+    ).LeaseKeepAlive;
+    return new Promise((resolve) => {
+      const call = method.call(this.lease, { deadline: new Date(Date.now() + this.deadlineMs) });
+      call.once('data', (response: ProtoObject) => {
+        resolve({ kind: 'ok', response });
+        call.end();
+      });
+      call.once('error', (error: grpc.ServiceError) =>
+        resolve(
+          definite(error) ? { kind: 'fail', error: error.details } : { kind: 'info', error: error.details },
+        ),
+      );
+      call.write({ ID: id });
+    });
+  }
+
+  /** v3lock Lock: waits (up to the deadline) until the lock is held. */
+  lockAcquire(name: string, lease: string, deadlineMs: number): Promise<CallResult> {
+    const fn = (this.lock as unknown as Record<string, Method>).Lock.bind(this.lock);
+    return new Promise((resolve) => {
+      fn(
+        { name: Buffer.from(name), lease },
+        { deadline: new Date(Date.now() + deadlineMs) },
+        (error, response) => {
+          if (error === null && response !== undefined) resolve({ kind: 'ok', response });
+          else if (error !== null && definite(error)) resolve({ kind: 'fail', error: error.details });
+          else resolve({ kind: 'info', error: error?.details ?? 'no response' });
+        },
+      );
+    });
+  }
+
+  lockRelease(key: Uint8Array): Promise<CallResult> {
+    return this.call(this.lock, 'Unlock', { key });
+  }
+
+  /** A raw Watch stream (etcd's WatchRequest/WatchResponse objects); the caller ends it. */
+  watch(): grpc.ClientDuplexStream<ProtoObject, ProtoObject> {
+    const method = (
+      this.watchClient as unknown as Record<string, () => grpc.ClientDuplexStream<ProtoObject, ProtoObject>>
+    ).Watch;
+    return method.call(this.watchClient);
   }
 
   status(): Promise<CallResult> {

@@ -4,13 +4,11 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkLinearizability } from '../check/linearizability.js';
-import { kvModel } from '../check/models.js';
 import { SeededRng } from '../raft/rng.js';
 import { LabClient, type ProtoObject } from './client.js';
 import { LabCluster } from './cluster.js';
 import { Nemesis, type NemesisName } from './nemesis.js';
-import { type CheckerVerdict, type RunSummary, writeReport } from './report.js';
+import { type RunSummary, writeReport } from './report.js';
 import { type WorkloadName, WorkloadRunner } from './workloads.js';
 
 export interface LabOptions {
@@ -35,7 +33,6 @@ export interface LabResult {
 /** Bound on healing: a leader, every member answering, equal hashes. */
 const CONVERGE_TIMEOUT_MS = 45_000;
 const POLL_MS = 100;
-const FINAL_READ_ATTEMPTS = 10;
 
 export async function runLab(options: LabOptions): Promise<LabResult> {
   const startedAt = new Date();
@@ -65,7 +62,8 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     const outcome = await converge(cluster);
     convergence = outcome.detail;
     converged = outcome.converged;
-    const checks = [...(await checkWorkloads(cluster, workloads, options.workloads))];
+    const connect = async () => new LabClient(cluster.address(await cluster.waitForLeader(10_000)), 10_000);
+    const checks = await workloads.check(connect);
     if (!converged) checks.push({ workload: 'convergence', valid: false, summary: convergence });
     const invalid = checks.filter((c) => c.valid === false);
     const unknown = checks.filter((c) => c.valid === 'unknown');
@@ -158,74 +156,4 @@ async function converge(cluster: LabCluster): Promise<{ converged: boolean; deta
     }
   }
   return { converged: false, detail: `did not converge within ${CONVERGE_TIMEOUT_MS} ms: ${last}` };
-}
-
-async function checkWorkloads(
-  cluster: LabCluster,
-  workloads: WorkloadRunner,
-  names: readonly WorkloadName[],
-): Promise<CheckerVerdict[]> {
-  const verdicts: CheckerVerdict[] = [];
-  if (names.includes('register')) {
-    const result = checkLinearizability(kvModel, workloads.registerHistory);
-    const ops = workloads.registerHistory.length;
-    if (result.valid === true)
-      verdicts.push({ workload: 'register', valid: true, summary: `${ops} ops linearizable` });
-    else if (result.valid === 'unknown') {
-      verdicts.push({
-        workload: 'register',
-        valid: 'unknown',
-        summary: `check incomplete on key ${result.key}: ${result.reason}`,
-      });
-    } else {
-      verdicts.push({
-        workload: 'register',
-        valid: false,
-        summary: `not linearizable on key ${result.key}`,
-        explanation: result.message,
-        failingOperations: result.operations.map((o) => o.id),
-      });
-    }
-  }
-  if (names.includes('set')) verdicts.push(await checkSet(cluster, workloads));
-  return verdicts;
-}
-
-/** Every acknowledged add is in the final read; no definitely failed add is. */
-async function checkSet(cluster: LabCluster, workloads: WorkloadRunner): Promise<CheckerVerdict> {
-  let read: Awaited<ReturnType<LabClient['range']>> = { kind: 'info', error: 'not attempted' };
-  // A linearizable read through a member that is up; retried (bounded) across leader changes.
-  for (let attempt = 0; attempt < FINAL_READ_ATTEMPTS && read.kind !== 'ok'; attempt++) {
-    const leader = await cluster.waitForLeader(10_000);
-    const client = new LabClient(cluster.address(leader), 10_000);
-    read = await client.range({ key: Buffer.from('s/'), range_end: Buffer.from('s0'), keys_only: true });
-    client.close();
-    if (read.kind !== 'ok') await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  if (read.kind !== 'ok')
-    return { workload: 'set', valid: 'unknown', summary: `final read failed: ${read.error}` };
-  const present = new Set(
-    ((read.response.kvs as ProtoObject[] | undefined) ?? []).map((kv) =>
-      Buffer.from(kv.key as Uint8Array).toString(),
-    ),
-  );
-  const lost = [...workloads.setAdds]
-    .filter(([key, outcome]) => outcome === 'ok' && !present.has(key))
-    .map(([key]) => key);
-  const phantom = [...workloads.setAdds]
-    .filter(([key, outcome]) => outcome === 'fail' && present.has(key))
-    .map(([key]) => key);
-  const acknowledged = [...workloads.setAdds.values()].filter((o) => o === 'ok').length;
-  if (lost.length === 0 && phantom.length === 0) {
-    return { workload: 'set', valid: true, summary: `${acknowledged} acknowledged adds all present` };
-  }
-  return {
-    workload: 'set',
-    valid: false,
-    summary: `${lost.length} acknowledged adds lost, ${phantom.length} refused adds present`,
-    explanation: `lost: ${lost.slice(0, 20).join(', ')}${lost.length > 20 ? ' ...' : ''}; present although refused: ${phantom.slice(0, 20).join(', ')}`,
-    failingOperations: workloads.recorded
-      .filter((o) => lost.includes(o.key ?? '') || phantom.includes(o.key ?? ''))
-      .map((o) => o.id),
-  };
 }
