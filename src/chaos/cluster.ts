@@ -3,7 +3,7 @@
 // SIGKILL, paused with SIGSTOP and resumed with SIGCONT — real signals on real processes.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,8 @@ export interface LabMember {
   readonly peerPort: number;
   readonly proxyPort: number;
   readonly dataDir: string;
+  /** The member's test-hook file (FLOTILLA_TEST_HOOKS): clock skew and disk faults. */
+  readonly hooksFile: string;
   readonly proxy: LinkProxy;
   process: ChildProcess | null;
   paused: boolean;
@@ -74,6 +76,7 @@ export class LabCluster {
         peerPort,
         proxyPort,
         dataDir: join(root, `n${index + 1}`),
+        hooksFile: join(root, `hooks-n${index + 1}.json`),
         proxy,
         process: null,
         paused: false,
@@ -105,7 +108,10 @@ export class LabCluster {
         `--initial-cluster=${initialCluster}`,
         `--initial-cluster-token=${TOKEN}`,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FLOTILLA_UNSAFE: this.unsafe ?? '' } },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, FLOTILLA_UNSAFE: this.unsafe ?? '', FLOTILLA_TEST_HOOKS: member.hooksFile },
+      },
     );
     const keep = (chunk: Buffer) => {
       member.log = (member.log + chunk.toString()).slice(-50_000);
@@ -146,6 +152,26 @@ export class LabCluster {
     if (member.process === null || !member.paused) return;
     member.process.kill('SIGCONT');
     member.paused = false;
+  }
+
+  /** Sets the member's test hooks (written atomically; the member re-reads them within 100 ms). */
+  setHooks(
+    member: LabMember,
+    hooks: { clockOffsetMs?: number; tickSlowdown?: number; fsyncDelayMs?: number; failFsync?: boolean },
+  ): void {
+    const temporary = `${member.hooksFile}.tmp`;
+    writeFileSync(temporary, JSON.stringify(hooks));
+    renameSync(temporary, member.hooksFile);
+  }
+
+  /** True once the member's process has exited on its own (e.g. after a failed fsync). */
+  exited(member: LabMember): boolean {
+    return member.process !== null && member.process.exitCode !== null;
+  }
+
+  /** Forgets a process that died on its own, so restart() starts it again. */
+  reap(member: LabMember): void {
+    if (this.exited(member)) member.process = null;
   }
 
   /** Traffic from `from` to `to` follows `rule` (one direction). */

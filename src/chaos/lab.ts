@@ -99,7 +99,9 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
 async function converge(cluster: LabCluster): Promise<{ converged: boolean; detail: string }> {
   cluster.healNetwork();
   for (const member of cluster.members) {
+    cluster.setHooks(member, {});
     cluster.resume(member);
+    cluster.reap(member);
     cluster.restart(member);
   }
   const deadline = Date.now() + CONVERGE_TIMEOUT_MS;

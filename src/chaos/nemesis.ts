@@ -17,6 +17,9 @@ export const NEMESES = {
   'kill-all': 'SIGKILL every member at once, restart them later',
   pause: 'SIGSTOP one member (sometimes the leader), SIGCONT later',
   'transfer-leader': 'move leadership to another member (MoveLeader)',
+  'clock-skew': "one member's lease clock jumps by up to ±5 s and its Raft ticks run 2-5x slow",
+  'slow-disk': "one member's fsyncs take 20-100 ms longer",
+  'fail-fsync': "one member's next fsync fails (it stops, as on EIO); restarted later",
 } as const;
 
 export type NemesisName = keyof typeof NEMESES;
@@ -181,6 +184,34 @@ export class Nemesis {
         cluster.pause(target);
         detail = `SIGSTOP ${target.name}${leader !== null ? ' (leader)' : ''}`;
         heal = () => cluster.resume(target);
+        break;
+      }
+      case 'clock-skew': {
+        const target = members[this.rng.nextInt(members.length)];
+        const clockOffsetMs = (this.rng.nextInt(2) === 0 ? -1 : 1) * (500 + this.rng.nextInt(4_500));
+        const tickSlowdown = 2 + this.rng.nextInt(4);
+        cluster.setHooks(target, { clockOffsetMs, tickSlowdown });
+        detail = `${target.name}: clock ${clockOffsetMs > 0 ? '+' : ''}${clockOffsetMs} ms, ticks ${tickSlowdown}x slow`;
+        heal = () => cluster.setHooks(target, {});
+        break;
+      }
+      case 'slow-disk': {
+        const target = members[this.rng.nextInt(members.length)];
+        const fsyncDelayMs = 20 + this.rng.nextInt(80);
+        cluster.setHooks(target, { fsyncDelayMs });
+        detail = `${target.name}: +${fsyncDelayMs} ms per fsync`;
+        heal = () => cluster.setHooks(target, {});
+        break;
+      }
+      case 'fail-fsync': {
+        const target = members[this.rng.nextInt(members.length)];
+        cluster.setHooks(target, { failFsync: true });
+        detail = `${target.name}: next fsync fails`;
+        heal = () => {
+          cluster.setHooks(target, {});
+          cluster.reap(target);
+          cluster.restart(target);
+        };
         break;
       }
       case 'transfer-leader': {

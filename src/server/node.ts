@@ -53,6 +53,7 @@ import { ConfigError, type ServerConfig } from './config.js';
 import { clusterIdFor, hexId, memberIdFor } from './ids.js';
 import { decodeMemberContext, type Member, MemberTable } from './members.js';
 import { decodeProposal, encodeProposal, type ServerRequest } from './replicated.js';
+import { TestHooks } from './test-hooks.js';
 
 /** How long a client waits for its write to apply or its read index before "request timed out". */
 const REQUEST_TIMEOUT_MS = 7_000;
@@ -121,6 +122,8 @@ export class FlotillaNode {
   readonly watchHub: WatchHub;
   readonly lessor: Lessor;
   private leaseTimer: NodeJS.Timeout | null = null;
+  /** Fault-lab hooks; null unless FLOTILLA_TEST_HOOKS is set. */
+  private readonly hooks = TestHooks.fromEnvironment();
   private readonly pendingWrites = new Map<number, PendingWrite>();
   private nextRequestId = 1;
   private readQueue: ReadWaiter[] = [];
@@ -170,7 +173,7 @@ export class FlotillaNode {
     });
     this.lessor = new Lessor({
       table: mvcc,
-      clock: { now: () => performance.now() },
+      clock: { now: () => performance.now() + (this.hooks?.state.clockOffsetMs ?? 0) },
       rng: new SeededRng(randomInt(0, 2 ** 31)),
       // etcd's minLeaseTTL: a lease must outlive a leader election.
       minTtlSeconds: Math.ceil((3 * config.electionTimeoutMs) / 2 / 1000),
@@ -237,7 +240,7 @@ export class FlotillaNode {
     );
     await transport.start();
     node.connectPeers();
-    node.tickTimer = setInterval(() => node.tick(), config.heartbeatIntervalMs);
+    node.scheduleTick();
     node.leaseTimer = setInterval(() => node.sweepLeases(), LEASE_SWEEP_INTERVAL_MS);
     node.scheduleLoop();
     return node;
@@ -254,6 +257,22 @@ export class FlotillaNode {
   private tick(): void {
     this.raw.tick();
     this.scheduleLoop();
+  }
+
+  /** Ticks every heartbeat interval (stretched by the fault lab's slow-clock hook). */
+  private scheduleTick(): void {
+    const slowdown = this.hooks?.state.tickSlowdown ?? 1;
+    this.tickTimer = setTimeout(() => {
+      if (this.stopping) return;
+      this.tick();
+      this.scheduleTick();
+    }, this.config.heartbeatIntervalMs * slowdown);
+  }
+
+  /** Group commit: one fsync for everything this Ready wrote. */
+  private syncStore(): void {
+    this.hooks?.beforeFsync();
+    this.store.sync();
   }
 
   /** Replicates `request`; resolves with its result once applied on this member. */
@@ -383,7 +402,7 @@ export class FlotillaNode {
         this.store.save(rd.hardState, rd.entries);
         // The leader's appends leave before its fsync blocks: followers persist in parallel.
         if (rd.messages.length > 0) this.transport.flush();
-        if (rd.mustSync) this.store.sync();
+        if (rd.mustSync) this.syncStore();
         else this.store.wal.flushBuffered();
       }
       for (const m of rd.messagesAfterPersist) this.transport.send(m);
@@ -706,7 +725,8 @@ export class FlotillaNode {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    if (this.tickTimer !== null) clearTimeout(this.tickTimer);
+    this.hooks?.close();
     if (this.leaseTimer !== null) clearInterval(this.leaseTimer);
     this.watchHub.close();
     for (const pending of this.pendingWrites.values()) {
