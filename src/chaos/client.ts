@@ -183,6 +183,18 @@ export class LabClient {
     return this.call(this.maintenance, 'MoveLeader', { targetID: targetId.toString() });
   }
 
+  memberAdd(peerUrls: readonly string[], isLearner: boolean): Promise<CallResult> {
+    return this.call(this.cluster, 'MemberAdd', { peerURLs: peerUrls, isLearner });
+  }
+
+  memberPromote(id: bigint): Promise<CallResult> {
+    return this.call(this.cluster, 'MemberPromote', { ID: id.toString() });
+  }
+
+  memberRemove(id: bigint): Promise<CallResult> {
+    return this.call(this.cluster, 'MemberRemove', { ID: id.toString() });
+  }
+
   memberList(): Promise<CallResult> {
     return this.call(this.cluster, 'MemberList', {});
   }

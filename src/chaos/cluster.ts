@@ -22,7 +22,11 @@ const POLL_MS = 50;
 export interface LabMember {
   readonly index: number;
   readonly name: string;
-  readonly id: NodeId;
+  id: NodeId;
+  /** Removed from the cluster by the membership nemesis: stopped, and no longer expected to converge. */
+  removed: boolean;
+  /** Joins an existing cluster when (re)started (it was added at runtime). */
+  joined: boolean;
   readonly clientPort: number;
   readonly peerPort: number;
   readonly proxyPort: number;
@@ -78,6 +82,8 @@ export class LabCluster {
         dataDir: join(root, `n${index + 1}`),
         hooksFile: join(root, `hooks-n${index + 1}.json`),
         proxy,
+        removed: false,
+        joined: false,
         process: null,
         paused: false,
         log: '',
@@ -94,7 +100,10 @@ export class LabCluster {
   }
 
   private spawn(member: LabMember): void {
-    const initialCluster = this.members.map((m) => `${m.name}=http://${HOST}:${m.proxyPort}`).join(',');
+    const initialCluster = this.members
+      .filter((m) => !m.removed)
+      .map((m) => `${m.name}=http://${HOST}:${m.proxyPort}`)
+      .join(',');
     const child = spawn(
       process.execPath,
       [
@@ -107,6 +116,7 @@ export class LabCluster {
         `--initial-advertise-peer-urls=http://${HOST}:${member.proxyPort}`,
         `--initial-cluster=${initialCluster}`,
         `--initial-cluster-token=${TOKEN}`,
+        `--initial-cluster-state=${member.joined ? 'existing' : 'new'}`,
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -123,7 +133,64 @@ export class LabCluster {
   }
 
   running(): LabMember[] {
-    return this.members.filter((m) => m.process !== null && !m.paused);
+    return this.members.filter((m) => m.process !== null && !m.paused && !m.removed);
+  }
+
+  /** Members that belong to the cluster (not removed). */
+  active(): LabMember[] {
+    return this.members.filter((m) => !m.removed);
+  }
+
+  /**
+   * Adds a member at runtime: `etcdctl member add --learner`, then starts it with
+   * --initial-cluster-state existing. Returns it once added (it catches up on its own).
+   */
+  async addLearner(via: LabMember): Promise<LabMember | null> {
+    const [clientPort, peerPort, proxyPort] = [await freePort(), await freePort(), await freePort()];
+    const index = this.members.length;
+    const client = new LabClient(this.address(via), 5_000);
+    const added = await client.memberAdd([`http://${HOST}:${proxyPort}`], true);
+    client.close();
+    if (added.kind !== 'ok') return null;
+    const id = BigInt(String((added.response.member as { ID: string }).ID));
+    const proxy = new LinkProxy({
+      listenHost: HOST,
+      listenPort: proxyPort,
+      targetHost: HOST,
+      targetPort: peerPort,
+      targetMemberId: id,
+    });
+    await proxy.start();
+    const member: LabMember = {
+      index,
+      name: `n${index + 1}`,
+      id,
+      removed: false,
+      joined: true,
+      clientPort,
+      peerPort,
+      proxyPort,
+      dataDir: join(this.root, `n${index + 1}`),
+      hooksFile: join(this.root, `hooks-n${index + 1}.json`),
+      proxy,
+      process: null,
+      paused: false,
+      log: '',
+    };
+    this.members.push(member);
+    this.spawn(member);
+    return member;
+  }
+
+  /** `member remove`, then stop the removed member's process. */
+  async remove(member: LabMember, via: LabMember): Promise<boolean> {
+    const client = new LabClient(this.address(via), 5_000);
+    const removed = await client.memberRemove(member.id);
+    client.close();
+    if (removed.kind !== 'ok') return false;
+    member.removed = true;
+    await this.kill(member);
+    return true;
   }
 
   /** SIGKILL: nothing is flushed, nothing says goodbye. */
@@ -139,7 +206,7 @@ export class LabCluster {
   }
 
   restart(member: LabMember): void {
-    if (member.process === null) this.spawn(member);
+    if (member.process === null && !member.removed) this.spawn(member);
   }
 
   pause(member: LabMember): void {
@@ -191,6 +258,13 @@ export class LabCluster {
 
   healNetwork(): void {
     for (const member of this.members) member.proxy.healAll();
+  }
+
+  async promote(member: LabMember, via: LabMember): Promise<boolean> {
+    const client = new LabClient(this.address(via), 5_000);
+    const result = await client.memberPromote(member.id);
+    client.close();
+    return result.kind === 'ok';
   }
 
   /** The member that a running member says leads, if they agree. */

@@ -122,7 +122,7 @@ async function converge(cluster: LabCluster): Promise<{ converged: boolean; deta
       }
       const revision = Number((put.response.header as ProtoObject).revision);
       const hashes = new Set<string>();
-      for (const member of cluster.members) {
+      for (const member of cluster.active()) {
         const client = new LabClient(cluster.address(member), 2_000);
         try {
           let hash: string | undefined;

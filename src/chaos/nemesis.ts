@@ -20,6 +20,7 @@ export const NEMESES = {
   'clock-skew': "one member's lease clock jumps by up to ±5 s and its Raft ticks run 2-5x slow",
   'slow-disk': "one member's fsyncs take 20-100 ms longer",
   'fail-fsync': "one member's next fsync fails (it stops, as on EIO); restarted later",
+  membership: 'add a learner, start it, promote it, then remove an original member (cluster size kept)',
 } as const;
 
 export type NemesisName = keyof typeof NEMESES;
@@ -213,6 +214,24 @@ export class Nemesis {
           cluster.restart(target);
         };
         break;
+      }
+      case 'membership': {
+        const leader = await cluster.leader();
+        if (leader === null || leader.process === null) return;
+        const learner = await cluster.addLearner(leader);
+        if (learner === null) return;
+        const window = this.record(name, started, `added learner ${learner.name}`);
+        // Give it time to catch up, then promote it and remove a follower that is up.
+        await this.sleep(Math.min(durationMs, 3_000));
+        const viaNow = (await cluster.leader()) ?? leader;
+        const promoted = await cluster.promote(learner, viaNow);
+        const victims = cluster.active().filter((m) => m !== learner && m !== viaNow && !m.joined);
+        const victim = victims[this.rng.nextInt(Math.max(1, victims.length))];
+        const removed = promoted && victim !== undefined ? await cluster.remove(victim, viaNow) : false;
+        (window as { detail?: string }).detail =
+          `added ${learner.name}, promoted: ${promoted}, removed ${removed ? victim?.name : 'none'}`;
+        window.endMs = this.now();
+        return;
       }
       case 'transfer-leader': {
         const leader = await cluster.leader();
