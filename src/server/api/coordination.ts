@@ -62,8 +62,11 @@ export async function waitDeletes(
 ): Promise<void> {
   const prefix = Buffer.concat([Buffer.from(name), Buffer.from('/')]);
   const end = prefixEnd(prefix);
+  // Not countOnly: like etcd, `count` ignores the create-revision filter (it would count our own
+  // key and never let us go — found by the fault lab's lock workload); the filtered kvs do not.
   const olderExists = () =>
-    node.mvcc.range({ key: prefix, rangeEnd: end, maxCreateRevision, limit: 1, countOnly: true }).count > 0;
+    node.mvcc.range({ key: prefix, rangeEnd: end, maxCreateRevision, limit: 1, keysOnly: true }).kvs.length >
+    0;
   await node.linearizableRead();
   if (!olderExists()) return;
   await new Promise<void>((resolve, reject) => {
