@@ -14,6 +14,10 @@ import type { Outcome, Workload } from './workload.js';
 const FACTORIES: Record<string, () => Workload> = {
   register: () => new RegisterWorkload(),
   set: () => new SetWorkload(),
+  'list-append': (await import('./list-append.js')).createListAppendWorkload,
+  lock: (await import('./lock.js')).createLockWorkload,
+  bank: (await import('./bank.js')).createBankWorkload,
+  watch: (await import('./watch.js')).createWatchWorkload,
 };
 
 export const WORKLOADS: Record<string, string> = Object.fromEntries(
