@@ -16,7 +16,7 @@ const BIN = fileURLToPath(new URL('../../../bin/flotilla.js', import.meta.url));
 const HOST = '127.0.0.1';
 const TOKEN = 'flotilla-chaos';
 /** Bound on waiting for a member to answer after (re)start. */
-const READY_TIMEOUT_MS = 20_000;
+const READY_TIMEOUT_MS = 60_000;
 const POLL_MS = 50;
 
 export interface LabMember {
@@ -197,6 +197,12 @@ export class LabCluster {
   async kill(member: LabMember): Promise<void> {
     const child = member.process;
     if (child === null) return;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      // Already gone on its own (a failed fsync): its 'exit' event has fired and will not again.
+      member.process = null;
+      member.paused = false;
+      return;
+    }
     const exited = new Promise((resolve) => child.once('exit', resolve));
     if (member.paused) child.kill('SIGCONT');
     child.kill('SIGKILL');
@@ -233,7 +239,9 @@ export class LabCluster {
 
   /** True once the member's process has exited on its own (e.g. after a failed fsync). */
   exited(member: LabMember): boolean {
-    return member.process !== null && member.process.exitCode !== null;
+    return (
+      member.process !== null && (member.process.exitCode !== null || member.process.signalCode !== null)
+    );
   }
 
   /** Forgets a process that died on its own, so restart() starts it again. */
