@@ -305,6 +305,11 @@ export class LabCluster {
     for (const member of this.members) {
       if (member.process !== null) await this.kill(member);
       await member.proxy.close();
+      // For a post-mortem: the tail of each member's log and its proxy's counters.
+      if (keepData) {
+        const stats = JSON.stringify(member.proxy.stats());
+        writeFileSync(join(this.root, `${member.name}.log`), `${member.log}\nproxy: ${stats}\n`);
+      }
     }
     if (!keepData) rmSync(this.root, { recursive: true, force: true });
   }
