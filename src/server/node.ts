@@ -813,9 +813,12 @@ async function resolveIdentity(
     const memberId = BigInt(saved.memberId);
     const clusterId = BigInt(saved.clusterId);
     if (config.initialClusterState === 'new') {
-      // A data dir copied from elsewhere, or flags pointing at the wrong dir: refuse loudly.
+      // A data dir copied from elsewhere, or flags pointing at the wrong dir: refuse loudly. Only
+      // the member id is compared: after membership changes an operator restarts members with an
+      // updated --initial-cluster (which, as in etcd, is otherwise ignored once the data exists),
+      // and that changes the id a *new* cluster would get, not this member's own.
       const expected = newClusterIdentity(config);
-      if (expected.clusterId !== clusterId || expected.memberId !== memberId) {
+      if (expected.memberId !== memberId) {
         throw new ConfigError(
           `data dir ${config.dataDir} belongs to member ${hexId(memberId)} of cluster ${hexId(clusterId)}, ` +
             `but --name/--initial-cluster describe member ${hexId(expected.memberId)} of cluster ${hexId(expected.clusterId)}`,

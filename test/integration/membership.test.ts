@@ -79,4 +79,14 @@ test('add a learner, start it, promote it, remove an original member', async () 
     env: { ...process.env, ETCDCTL_API: '3' },
   });
   assert.equal(members.stdout.trim().split('\n').length, 3);
+
+  // Regression (found by the fault lab): an original member restarted with an --initial-cluster
+  // that now lists the added member must start (the flag is ignored once the data dir exists).
+  await c.kill(survivor, 'SIGTERM');
+  c.restart(survivor);
+  await c.waitReady();
+  const again = await run(ETCDCTL, [`--endpoints=${c.address(survivor)}`, 'put', 'after', 'restart'], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+  });
+  assert.equal(again.stdout.trim(), 'OK');
 });
