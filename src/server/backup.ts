@@ -16,7 +16,7 @@ import { WalLogStore } from '../storage/wal-log-store.js';
 import type { ServerConfig } from './config.js';
 import { clusterIdFor, memberIdFor } from './ids.js';
 import { MemberTable } from './members.js';
-import { decodeSnapshotData, encodeSnapshotData } from './node.js';
+import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
 
 const SHA256_BYTES = 32;
 const MAGIC = Buffer.from('FLOTBKP1');

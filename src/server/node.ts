@@ -9,9 +9,8 @@
 //   request that arrived in that turn shares one fsync.
 
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Packr } from 'msgpackr';
 import { Lessor } from '../lease/lessor.js';
 import type { MvccError } from '../mvcc/errors.js';
 import { type ApplyResult, MvccStore } from '../mvcc/store.js';
@@ -35,7 +34,6 @@ import {
 import { NodeDisk } from '../storage/disk.js';
 import { SnapshotStore } from '../storage/snapshot-file.js';
 import { WalLogStore } from '../storage/wal-log-store.js';
-import { probeCluster } from '../transport/discovery.js';
 import { PeerTransport } from '../transport/transport.js';
 import { WatchHub } from '../watch/hub.js';
 import {
@@ -49,10 +47,12 @@ import {
   stopped,
   timedOut,
 } from './api/errors.js';
-import { ConfigError, type ServerConfig } from './config.js';
-import { clusterIdFor, hexId, memberIdFor } from './ids.js';
-import { decodeMemberContext, type Member, MemberTable } from './members.js';
+import type { ServerConfig } from './config.js';
+import { bootstrap, peerAddress, resolveIdentity } from './identity.js';
+import { hexId } from './ids.js';
+import { decodeMemberContext, MemberTable } from './members.js';
 import { decodeProposal, encodeProposal, type ServerRequest } from './replicated.js';
+import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
 import { TestHooks } from './test-hooks.js';
 
 /** How long a client waits for its write to apply or its read index before "request timed out". */
@@ -67,16 +67,6 @@ const REMOVED_PEER_GRACE_MS = 2_000;
 const LEASE_SWEEP_INTERVAL_MS = 500;
 /** Revokes proposed per sweep (the lessor also rate-limits them per second). */
 const LEASE_REVOKES_PER_SWEEP_MAX = 500;
-
-const snapshotPackr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
-
-export interface SnapshotData {
-  readonly members: unknown;
-  /** Active alarms as [member id, alarm type] pairs (absent in older snapshots). */
-  readonly alarms?: [bigint, number][];
-  /** The MVCC store's snapshot chunks, or null for the bootstrap snapshot (empty store). */
-  readonly mvcc: Uint8Array[] | null;
-}
 
 interface PendingWrite {
   readonly resolve: (result: ApplyResult) => void;
@@ -108,11 +98,6 @@ export const consoleLogger: NodeLogger = {
   error: (message, fields) =>
     process.stderr.write(`${JSON.stringify({ level: 'error', msg: message, ...fields })}\n`),
 };
-
-function peerAddress(url: string): { host: string; port: number } {
-  const parsed = new URL(url);
-  return { host: parsed.hostname, port: Number(parsed.port) };
-}
 
 export class FlotillaNode {
   readonly memberId: NodeId;
@@ -743,15 +728,6 @@ export class FlotillaNode {
   }
 }
 
-export function encodeSnapshotData(data: SnapshotData): Uint8Array {
-  return snapshotPackr.pack(data);
-}
-
-export function decodeSnapshotData(bytes: Uint8Array): SnapshotData {
-  if (bytes.byteLength === 0) return { members: [], mvcc: null };
-  return snapshotPackr.unpack(bytes) as SnapshotData;
-}
-
 /** Another membership change has not been applied yet; the caller may retry shortly. */
 export class ConfChangePendingError extends GrpcError {
   constructor() {
@@ -783,119 +759,4 @@ function refusalError(reason: RefusalReason): GrpcError {
     default:
       return noLeader();
   }
-}
-
-/** How long a joining member waits for each existing member to say which cluster it is. */
-const DISCOVERY_TIMEOUT_MS = 3_000;
-
-interface Identity {
-  readonly memberId: NodeId;
-  readonly clusterId: bigint;
-  /** Members to bootstrap a new cluster with (state 'new', first start only). */
-  readonly bootstrap: Member[] | null;
-  /** Members learned from a running member (state 'existing', first start only). */
-  readonly discovered: Member[];
-}
-
-/**
- * Who this member is. Decided once, on first start, and kept in member/identity.json: a new
- * cluster computes ids from --initial-cluster as etcd does; a member joining an existing cluster
- * (after `member add`) asks the running members for the cluster id and finds itself by peer URL.
- */
-async function resolveIdentity(
-  config: ServerConfig,
-  memberDir: string,
-  logger: NodeLogger,
-): Promise<Identity> {
-  const file = join(memberDir, 'identity.json');
-  if (existsSync(file)) {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { memberId: string; clusterId: string };
-    const memberId = BigInt(saved.memberId);
-    const clusterId = BigInt(saved.clusterId);
-    if (config.initialClusterState === 'new') {
-      // A data dir copied from elsewhere, or flags pointing at the wrong dir: refuse loudly. Only
-      // the member id is compared: after membership changes an operator restarts members with an
-      // updated --initial-cluster (which, as in etcd, is otherwise ignored once the data exists),
-      // and that changes the id a *new* cluster would get, not this member's own.
-      const expected = newClusterIdentity(config);
-      if (expected.memberId !== memberId) {
-        throw new ConfigError(
-          `data dir ${config.dataDir} belongs to member ${hexId(memberId)} of cluster ${hexId(clusterId)}, ` +
-            `but --name/--initial-cluster describe member ${hexId(expected.memberId)} of cluster ${hexId(expected.clusterId)}`,
-        );
-      }
-    }
-    return { memberId, clusterId, bootstrap: null, discovered: [] };
-  }
-  const identity =
-    config.initialClusterState === 'new'
-      ? newClusterIdentity(config)
-      : await discoverIdentity(config, logger);
-  const temporary = `${file}.tmp`;
-  writeFileSync(
-    temporary,
-    JSON.stringify({ memberId: identity.memberId.toString(), clusterId: identity.clusterId.toString() }),
-  );
-  renameSync(temporary, file);
-  return identity;
-}
-
-function newClusterIdentity(config: ServerConfig): Identity {
-  const members: Member[] = config.initialCluster.map((m) => ({
-    id: memberIdFor([m.peerUrl], config.initialClusterToken),
-    name: m.name,
-    peerUrls: [m.peerUrl],
-    clientUrls: [],
-    isLearner: false,
-  }));
-  return {
-    memberId: memberIdFor(config.initialAdvertisePeerUrls, config.initialClusterToken),
-    clusterId: clusterIdFor(members.map((m) => m.id)),
-    bootstrap: members,
-    discovered: [],
-  };
-}
-
-async function discoverIdentity(config: ServerConfig, logger: NodeLogger): Promise<Identity> {
-  const own = new Set(config.initialAdvertisePeerUrls);
-  const errors: string[] = [];
-  for (const { peerUrl } of config.initialCluster) {
-    if (own.has(peerUrl)) continue;
-    const { host, port } = peerAddress(peerUrl);
-    try {
-      const info = await probeCluster(host, port, DISCOVERY_TIMEOUT_MS);
-      const self = info.members.find((m) => m.peerUrls.some((url) => own.has(url)));
-      if (self === undefined) {
-        throw new ConfigError(
-          `the cluster at ${peerUrl} has no member with peer URL ${[...own].join(',')}: add it first (etcdctl member add)`,
-        );
-      }
-      logger.info('joining an existing cluster', { cluster: hexId(info.clusterId), member: hexId(self.id) });
-      const discovered = info.members.map((m) => ({
-        id: m.id,
-        name: '',
-        peerUrls: m.peerUrls,
-        clientUrls: [],
-        isLearner: false,
-      }));
-      return { memberId: self.id, clusterId: info.clusterId, bootstrap: null, discovered };
-    } catch (error) {
-      if (error instanceof ConfigError) throw error;
-      errors.push(`${peerUrl}: ${(error as Error).message}`);
-    }
-  }
-  throw new ConfigError(
-    `--initial-cluster-state existing: no running member answered (${errors.join('; ')})`,
-  );
-}
-
-/** A new cluster starts from a snapshot at index 1 that names every initial member. */
-function bootstrap(store: WalLogStore, members: readonly Member[]): void {
-  const table = new MemberTable(members);
-  store.applySnapshot({
-    metadata: { index: 1, term: 1, confState: { voters: members.map((m) => m.id), learners: [] } },
-    data: encodeSnapshotData({ members: table.toJSON(), mvcc: null }),
-  });
-  store.save({ term: 1, vote: NONE, commit: 1 }, []);
-  store.sync();
 }
