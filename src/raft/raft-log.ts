@@ -13,20 +13,15 @@ export class RaftLog {
   committed: number;
   /** Highest index the application has acknowledged applying. */
   applied: number;
-  /** Highest index handed to the application (≥ applied); prevents handing an entry out twice. */
-  applying: number;
-  private readonly maxCommittedBytes: number;
 
-  constructor(store: LogStore, maxCommittedBytes: number) {
+  constructor(store: LogStore) {
     this.store = store;
-    this.maxCommittedBytes = maxCommittedBytes;
     const first = store.firstIndex();
     const last = store.lastIndex();
     this.unstable = new Unstable(last + 1);
     // The snapshot's index is both committed and applied by definition.
     this.committed = first - 1;
     this.applied = first - 1;
-    this.applying = first - 1;
   }
 
   firstIndex(): number {
@@ -152,16 +147,6 @@ export class RaftLog {
     return limitBytes(result, maxBytes);
   }
 
-  hasNextCommittedEntries(): boolean {
-    return this.committed > this.applying && this.applying + 1 >= this.firstIndex();
-  }
-
-  /** Committed entries not yet handed to the application. */
-  nextCommittedEntries(): Entry[] {
-    if (!this.hasNextCommittedEntries()) return [];
-    return this.slice(this.applying + 1, this.committed + 1, this.maxCommittedBytes);
-  }
-
   pendingSnapshot(): Snapshot | null {
     return this.unstable.snapshot;
   }
@@ -185,11 +170,6 @@ export class RaftLog {
     return false;
   }
 
-  acceptApplying(index: number): void {
-    assert(index <= this.committed, `applying ${index} beyond committed ${this.committed}`);
-    this.applying = Math.max(this.applying, index);
-  }
-
   appliedTo(index: number): void {
     if (index === 0) return;
     assert(
@@ -197,7 +177,6 @@ export class RaftLog {
       `applied ${index} outside [${this.applied}, ${this.committed}]`,
     );
     this.applied = index;
-    this.applying = Math.max(this.applying, index);
   }
 
   restore(snapshot: Snapshot): void {

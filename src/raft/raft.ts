@@ -73,7 +73,7 @@ export class Raft {
   constructor(options: RaftOptions) {
     this.config = validateConfig(options);
     this.id = this.config.id;
-    this.log = new RaftLog(this.config.logStore, this.config.maxCommittedBytesPerReady);
+    this.log = new RaftLog(this.config.logStore);
     const { hardState, confState } = this.config.logStore.initialState();
     this.membership = Membership.fromConfState(confState);
     if (hardState.term !== 0 || hardState.commit !== 0) this.loadHardState(hardState);

@@ -12,7 +12,6 @@ import { randomInt } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lessor } from '../lease/lessor.js';
-import type { MvccError } from '../mvcc/errors.js';
 import { type ApplyResult, MvccStore } from '../mvcc/store.js';
 import type { ApplyEntry, MvccEvent } from '../mvcc/types.js';
 import { ProposalRefusedError, RawNode } from '../raft/raw-node.js';
@@ -362,7 +361,7 @@ export class FlotillaNode {
   }
 
   private waitForApplied(index: number, waiter: ReadWaiter): void {
-    if (this.mvcc.appliedIndex() >= index || this.raw.raft.log.applied >= index) waiter.resolve();
+    if (this.mvcc.appliedIndex() >= index) waiter.resolve();
     else this.appliedWaiters.push({ index, waiter });
   }
 
@@ -700,11 +699,6 @@ export class FlotillaNode {
   transferLeadership(target: NodeId): void {
     this.raw.transferLeadership(target);
     this.scheduleLoop();
-  }
-
-  /** The error to report for a refused MVCC request. */
-  static failure(result: ApplyResult): MvccError | null {
-    return result.status === 'failed' ? result.error : null;
   }
 
   async stop(): Promise<void> {

@@ -5,7 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { LeaseNotFoundError } from '../../mvcc/errors.js';
 import type { FlotillaNode } from '../node.js';
 import { type HeaderSource, int64Id, type ProtoObject } from './convert.js';
-import { GrpcError, Status, toServiceError } from './errors.js';
+import { toServiceError } from './errors.js';
 import type { LeaderProxy } from './leader-proxy.js';
 
 /** Storage a lease grant may take, for the quota check. */
@@ -81,5 +81,3 @@ export function leaseService(node: FlotillaNode, headers: HeaderSource, proxy: L
     },
   };
 }
-
-export const leaseNotLeader = () => new GrpcError(Status.UNAVAILABLE, 'etcdserver: not leader');
