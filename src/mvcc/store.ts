@@ -123,6 +123,16 @@ export class MvccStore {
   }
 
   /**
+   * Forces every committed LMDB transaction to disk (mdb_env_sync on a worker thread). The store
+   * commits without syncing (the WAL is the durable record); a member calls this before it drops
+   * the log below its applied index, as etcd commits its backend before a Raft snapshot.
+   */
+  syncToDisk(): Promise<void> {
+    const root = this.tables.root as unknown as { sync(callback: (error?: Error) => void): void };
+    return new Promise((resolve, reject) => root.sync((error) => (error ? reject(error) : resolve())));
+  }
+
+  /**
    * Bytes of LMDB pages holding data now (etcd's dbSizeInUse): pages freed by compaction are
    * reused by LMDB, so unlike the file size this shrinks after a compaction.
    */

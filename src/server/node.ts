@@ -23,6 +23,7 @@ import {
   type Entry,
   EntryType,
   type Message,
+  MessageType,
   NONE,
   type NodeId,
   type Refusal,
@@ -70,7 +71,8 @@ const LEASE_REVOKES_PER_SWEEP_MAX = 500;
 interface PendingWrite {
   readonly resolve: (result: ApplyResult) => void;
   readonly reject: (error: Error) => void;
-  readonly timer: NodeJS.Timeout;
+  /** performance.now() past which the write is answered "request timed out". */
+  readonly deadlineMs: number;
 }
 
 interface ReadWaiter {
@@ -194,6 +196,13 @@ export class FlotillaNode {
     // The WAL is the source of durability; LMDB may lag it. If it lags even the snapshot (the log
     // before it is gone), rebuild the store from the snapshot.
     if (data.mvcc !== null && mvcc.appliedIndex() < snapshot.metadata.index) mvcc.restore(data.mvcc);
+    if (data.mvccInDatabase === true && mvcc.appliedIndex() < snapshot.metadata.index) {
+      throw new Error(
+        `${join(memberDir, 'db', 'data.mdb')}: applied index ${mvcc.appliedIndex()} is behind the snapshot at ` +
+          `${snapshot.metadata.index} whose state it should hold; the data directory is damaged — ` +
+          'remove this member and add it back so it catches up from the leader',
+      );
+    }
     // A member that has just joined has no snapshot yet: it knows the others from discovery
     // until the leader's log or snapshot tells it the full table.
     const members =
@@ -240,7 +249,22 @@ export class FlotillaNode {
 
   private tick(): void {
     this.raw.tick();
+    this.expireWrites();
     this.scheduleLoop();
+  }
+
+  /**
+   * Answers writes pending past their deadline. One sweep per tick instead of a timer per write
+   * (two timer-list operations per request on the hottest path): the map is in request order and
+   * every write gets the same timeout, so expired writes are at its front.
+   */
+  private expireWrites(): void {
+    const now = performance.now();
+    for (const [requestId, pending] of this.pendingWrites) {
+      if (pending.deadlineMs > now) return;
+      this.pendingWrites.delete(requestId);
+      pending.reject(timedOut());
+    }
   }
 
   /** Ticks every heartbeat interval (stretched by the fault lab's slow-clock hook). */
@@ -275,11 +299,11 @@ export class FlotillaNode {
         reject(error instanceof ProposalRefusedError ? noLeader() : error);
         return;
       }
-      const timer = setTimeout(() => {
-        this.pendingWrites.delete(requestId);
-        reject(timedOut());
-      }, REQUEST_TIMEOUT_MS);
-      this.pendingWrites.set(requestId, { resolve, reject, timer });
+      this.pendingWrites.set(requestId, {
+        resolve,
+        reject,
+        deadlineMs: performance.now() + REQUEST_TIMEOUT_MS,
+      });
       if (this.config.unsafe === 'early-ack') {
         // Deliberately wrong (fault-lab self-test): report success before the write commits,
         // with a made-up result, so writes lost in a leader change look acknowledged.
@@ -380,7 +404,7 @@ export class FlotillaNode {
     while (!this.stopping && this.raw.hasReady()) {
       const rd = this.raw.ready();
       if (rd.softState !== null) this.onSoftState(rd.softState.leader, rd.softState.role);
-      for (const m of rd.messages) this.transport.send(m);
+      for (const m of rd.messages) this.send(m);
       if (rd.snapshot !== null) this.installSnapshot(rd.snapshot);
       if (rd.hardState !== null || rd.entries.length > 0) {
         this.store.save(rd.hardState, rd.entries);
@@ -446,7 +470,6 @@ export class FlotillaNode {
     const pending = this.pendingWrites.get(proposal.requestId);
     if (pending === undefined || proposal.origin !== this.memberId) return;
     this.pendingWrites.delete(proposal.requestId);
-    clearTimeout(pending.timer);
     pending.reject(refusalError(refusal.reason));
   }
 
@@ -505,7 +528,6 @@ export class FlotillaNode {
       const pending = this.pendingWrites.get(origin.requestId);
       if (pending === undefined) continue;
       this.pendingWrites.delete(origin.requestId);
-      clearTimeout(pending.timer);
       pending.resolve(result);
     }
     const revision = this.mvcc.currentRevision();
@@ -572,11 +594,39 @@ export class FlotillaNode {
     this.logger.info('installed snapshot from leader', { index: snapshot.metadata.index });
   }
 
-  /** Log compaction: every snapshotCount applied entries, snapshot the state and drop old log. */
+  /**
+   * A snapshot leaving for a follower: a local compaction snapshot holds no MVCC state (it is in
+   * the database), so it is filled with the current state — applied at or past the snapshot's
+   * index. The follower skips re-applying entries its restored store already holds (the store's
+   * applied index), as etcd does with the backend it sends.
+   */
+  private send(m: Message): void {
+    if (m.type !== MessageType.Snapshot || m.snapshot === null) {
+      this.transport.send(m);
+      return;
+    }
+    const data = decodeSnapshotData(m.snapshot.data);
+    if (data.mvccInDatabase !== true) {
+      this.transport.send(m);
+      return;
+    }
+    const filled = encodeSnapshotData({
+      members: this.members.toJSON(),
+      alarms: this.alarmList().map((a) => [a.memberId, a.alarm]),
+      mvcc: [...this.mvcc.snapshot()],
+    });
+    this.transport.send({ ...m, snapshot: { metadata: m.snapshot.metadata, data: filled } });
+  }
+
+  /**
+   * Log compaction: every snapshotCount applied entries, record a snapshot point and drop the log
+   * before it (keeping snapshotCatchUpEntries for slow followers). The state itself is not copied:
+   * the database is synced to disk first, so it holds at least everything the dropped log did.
+   */
   private maybeSnapshot(): void {
+    if (this.snapshotSync !== null) return;
     const applied = this.raw.raft.log.applied;
-    const snapshotIndex = this.store.snapshot().metadata.index;
-    if (applied - snapshotIndex < this.config.snapshotCount) return;
+    if (applied - this.store.snapshot().metadata.index < this.config.snapshotCount) return;
     const metadata = {
       index: applied,
       term: this.store.term(applied),
@@ -585,13 +635,30 @@ export class FlotillaNode {
     const data = encodeSnapshotData({
       members: this.members.toJSON(),
       alarms: this.alarmList().map((a) => [a.memberId, a.alarm]),
-      mvcc: [...this.mvcc.snapshot()],
+      mvcc: null,
+      mvccInDatabase: true,
     });
-    this.store.createSnapshot(metadata, data);
-    this.store.compact(Math.max(this.store.firstIndex(), applied - this.config.snapshotCatchUpEntries));
-    this.store.sync();
-    this.store.releaseSegments();
+    this.snapshotSync = this.mvcc.syncToDisk().then(
+      () => {
+        this.snapshotSync = null;
+        // A snapshot installed from the leader meanwhile may already be past this one.
+        if (this.stopping || metadata.index <= this.store.snapshot().metadata.index) return;
+        this.store.createSnapshot(metadata, data);
+        this.store.compact(
+          Math.max(this.store.firstIndex(), metadata.index - this.config.snapshotCatchUpEntries),
+        );
+        this.store.sync();
+        this.store.releaseSegments();
+      },
+      (error: unknown) => {
+        this.snapshotSync = null;
+        this.logger.error('syncing the database for a snapshot failed', { error: String(error) });
+      },
+    );
   }
+
+  /** The database sync a pending compaction snapshot waits for. */
+  private snapshotSync: Promise<void> | null = null;
 
   // ---- alarms and the storage quota (etcd's NOSPACE) ------------------------------------------
 
@@ -708,15 +775,13 @@ export class FlotillaNode {
     this.hooks?.close();
     if (this.leaseTimer !== null) clearInterval(this.leaseTimer);
     this.watchHub.close();
-    for (const pending of this.pendingWrites.values()) {
-      clearTimeout(pending.timer);
-      pending.reject(stopped());
-    }
+    for (const pending of this.pendingWrites.values()) pending.reject(stopped());
     this.pendingWrites.clear();
     if (this.readInFlight !== null) this.finishRead(this.readInFlight.context, stopped());
     for (const waiter of this.readQueue) waiter.reject(stopped());
     for (const { waiter } of this.appliedWaiters) waiter.reject(stopped());
     await this.transport.close();
+    await this.snapshotSync;
     this.store.close();
     await this.mvcc.close();
   }

@@ -9,8 +9,14 @@ export interface SnapshotData {
   readonly members: unknown;
   /** Active alarms as [member id, alarm type] pairs (absent in older snapshots). */
   readonly alarms?: [bigint, number][];
-  /** The MVCC store's snapshot chunks, or null for the bootstrap snapshot (empty store). */
+  /** The MVCC store's snapshot chunks, or null (bootstrap: empty store; or see mvccInDatabase). */
   readonly mvcc: Uint8Array[] | null;
+  /**
+   * A member's own log-compaction snapshot: the MVCC state is not copied into it but lives in the
+   * member's database, synced to disk at an applied index at or past the snapshot's. Such a
+   * snapshot is filled with the current state before it is sent to a follower.
+   */
+  readonly mvccInDatabase?: boolean;
 }
 
 export function encodeSnapshotData(data: SnapshotData): Uint8Array {

@@ -1,6 +1,8 @@
 // Kill -9 of every member during a write load loses no acknowledged write.
 
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FlotillaCluster } from '../support/flotilla.js';
 import { EtcdClient } from '../support/grpc-client.js';
@@ -9,11 +11,31 @@ import { EtcdClient } from '../support/grpc-client.js';
 const WRITES_MAX = 3_000;
 const LOAD_MS = 1_500;
 
-let cluster: FlotillaCluster | undefined;
-after(async () => cluster?.stop());
+const clusters: FlotillaCluster[] = [];
+after(async () => Promise.all(clusters.map((c) => c.stop())));
 
 test('kill -9 of every member during writes, then restart: every acknowledged write is there', async () => {
-  cluster = await FlotillaCluster.start(3);
+  await killAllDuringWrites([]);
+});
+
+test('the same with frequent snapshots: compacted logs lose nothing either', async () => {
+  const cluster = await killAllDuringWrites([
+    '--snapshot-count=50',
+    '--experimental-snapshot-catchup-entries=10',
+  ]);
+  // Every member compacted its log at least once (else this test would not test compaction).
+  for (const member of cluster.members) {
+    const snapshots = readdirSync(join(member.dataDir, 'member', 'snap')).filter(
+      // Names are <index>-<term>.snap in hex; the one at index 1 is the bootstrap snapshot.
+      (f) => f.endsWith('.snap') && Number.parseInt(f.slice(0, 16), 16) > 1,
+    );
+    assert.ok(snapshots.length > 0, `${member.name} made no compaction snapshot`);
+  }
+});
+
+async function killAllDuringWrites(flags: string[]): Promise<FlotillaCluster> {
+  const cluster = await FlotillaCluster.start(3, flags);
+  clusters.push(cluster);
   const acknowledged = new Map<string, string>();
   const clients = cluster.endpoints.map((address) => new EtcdClient(address));
   let issued = 0;
@@ -30,7 +52,7 @@ test('kill -9 of every member during writes, then restart: every acknowledged wr
   const load = clients.flatMap((client, i) => [writer(client, i * 2), writer(client, i * 2 + 1)]);
   await new Promise((resolve) => setTimeout(resolve, LOAD_MS));
   // Kill every member at once, mid-load, with SIGKILL: nothing gets to flush or say goodbye.
-  await Promise.all(cluster.members.map((_, i) => cluster!.kill(i, 'SIGKILL')));
+  await Promise.all(cluster.members.map((_, i) => cluster.kill(i, 'SIGKILL')));
   stop = true;
   await Promise.all(load);
   for (const client of clients) client.close();
@@ -48,4 +70,5 @@ test('kill -9 of every member during writes, then restart: every acknowledged wr
   } finally {
     reader.close();
   }
-});
+  return cluster;
+}
