@@ -1,7 +1,6 @@
-// The etcd v3 gRPC server: loads etcd's proto definitions, wires each service's handlers and
-// turns thrown errors into etcd's status codes and messages. The handlers are plain async
-// functions of proto objects, so a leaner transport (node:http2) can replace grpc-js later
-// without touching them (ANCHORS.md: the gRPC layer alone can eat much of a core).
+// The etcd v3 gRPC API: loads etcd's proto definitions, wires each service's handlers into the
+// node:http2 gRPC server (grpc-server.ts) and turns thrown errors into etcd's status codes and
+// messages. The handlers are plain async functions of proto objects.
 
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -11,6 +10,13 @@ import { clusterService } from './cluster.js';
 import type { HeaderSource, ProtoObject } from './convert.js';
 import { electionService, observeLeader } from './election.js';
 import { toServiceError } from './errors.js';
+import { encodePutResponse, encodeRangeResponse } from './fast-codec.js';
+import {
+  GrpcServer,
+  type ServiceImplementation,
+  type StreamCall,
+  type UnaryImplementation,
+} from './grpc-server.js';
 import { kvService } from './kv.js';
 import { LeaderProxy } from './leader-proxy.js';
 import { leaseService } from './lease.js';
@@ -57,36 +63,47 @@ export function loadServices(): ServiceDefinitions {
 
 type UnaryHandler = (request: ProtoObject, cancelled: () => boolean) => Promise<ProtoObject>;
 
-/** Adapts async handlers to grpc-js callbacks; every error becomes an etcd-style status. */
-export function unary(handlers: Record<string, UnaryHandler>): grpc.UntypedServiceImplementation {
-  const implementation: grpc.UntypedServiceImplementation = {};
+/** Adapts async handlers to unary callbacks; every error becomes an etcd-style status. */
+export function unary(handlers: Record<string, UnaryHandler>): ServiceImplementation {
+  const implementation: ServiceImplementation = {};
   for (const [name, handler] of Object.entries(handlers)) {
-    implementation[name] = (
-      call: grpc.ServerUnaryCall<ProtoObject, ProtoObject>,
-      callback: grpc.sendUnaryData<ProtoObject>,
-    ) => {
-      handler(call.request, () => call.cancelled).then(
+    const adapted: UnaryImplementation = (call, callback) => {
+      handler(call.request as ProtoObject, () => call.cancelled).then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(error)),
       );
     };
+    implementation[name] = adapted;
   }
   return implementation;
 }
 
 export function headerSource(node: FlotillaNode): HeaderSource {
+  const clusterId = node.clusterId.toString();
+  const memberId = node.memberId.toString();
   return {
     header: (revision: number) => ({
-      cluster_id: node.clusterId.toString(),
-      member_id: node.memberId.toString(),
+      cluster_id: clusterId,
+      member_id: memberId,
       revision: String(revision),
       raft_term: String(node.term()),
     }),
   };
 }
 
+/** KV with the hand-written encoders for its hottest responses (fast-codec.ts). */
+function withFastEncoders(kv: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return {
+    ...kv,
+    Put: { ...kv.Put, responseSerialize: encodePutResponse },
+    Range: { ...kv.Range, responseSerialize: encodeRangeResponse },
+  };
+}
+
+/** How long a stopping server waits for open streams (watches) before closing them. */
+const SHUTDOWN_GRACE_MS = 2_000;
+
 export interface ClientServer {
-  readonly server: grpc.Server;
   readonly ports: number[];
   stop(): Promise<void>;
 }
@@ -94,13 +111,10 @@ export interface ClientServer {
 /** Starts the client API on every --listen-client-urls address. */
 export async function startClientServer(node: FlotillaNode): Promise<ClientServer> {
   const services = loadServices();
-  const server = new grpc.Server({
-    // etcd accepts requests up to max-request-bytes plus gRPC framing overhead.
-    'grpc.max_receive_message_length': node.config.maxRequestBytes + 512 * 1024,
-    'grpc.max_send_message_length': 2 ** 31 - 1,
-  });
+  // etcd accepts requests up to max-request-bytes plus gRPC framing overhead.
+  const server = new GrpcServer({ maxReceiveMessageBytes: node.config.maxRequestBytes + 512 * 1024 });
   const headers = headerSource(node);
-  server.addService(services.KV, unary(kvService(node, headers)));
+  server.addService(withFastEncoders(services.KV), unary(kvService(node, headers)));
   server.addService(services.Watch, watchService(node));
   const proxy = new LeaderProxy(node, services.Lease);
   const lease = leaseService(node, headers, proxy);
@@ -108,11 +122,11 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
   server.addService(services.Lock, unary(lockService(node, headers)));
   server.addService(services.Election, {
     ...unary(electionService(node, headers)),
-    Observe: (call: grpc.ServerWritableStream<ProtoObject, ProtoObject>) => {
+    Observe: (call: StreamCall) => {
       observeLeader(
         node,
         headers,
-        call.request.name as Uint8Array,
+        (call.request as ProtoObject).name as Uint8Array,
         (response) => call.write(response),
         (stop) => {
           call.on('cancelled', stop);
@@ -128,23 +142,15 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
   });
   const ports: number[] = [];
   for (const url of node.config.listenClientUrls) {
-    const host = url.hostname.includes(':') ? `[${url.hostname}]` : url.hostname;
-    const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${host}:${url.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
-      );
-    });
-    ports.push(port);
+    // URL keeps IPv6 hosts in brackets; listen() wants the bare address.
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    ports.push(await server.listen(host, Number(url.port)));
   }
   return {
-    server,
     ports,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        proxy.close();
-        server.tryShutdown(() => resolve());
-        // Streams (watches) would hold a graceful shutdown open forever: force after a bound.
-        setTimeout(() => server.forceShutdown(), 2_000).unref();
-      }),
+    stop: async () => {
+      proxy.close();
+      await server.shutdown(SHUTDOWN_GRACE_MS);
+    },
   };
 }

@@ -1,11 +1,11 @@
 // etcdserverpb.Lease: grants and revokes go through Raft; keep-alive and time-to-live are the
 // leader's to answer (it alone runs lease clocks), so followers forward them.
 
-import type * as grpc from '@grpc/grpc-js';
 import { LeaseNotFoundError } from '../../mvcc/errors.js';
 import type { FlotillaNode } from '../node.js';
 import { type HeaderSource, int64Id, type ProtoObject } from './convert.js';
 import { toServiceError } from './errors.js';
+import type { StreamCall } from './grpc-server.js';
 import type { LeaderProxy } from './leader-proxy.js';
 
 /** Storage a lease grant may take, for the quota check. */
@@ -62,7 +62,7 @@ export function leaseService(node: FlotillaNode, headers: HeaderSource, proxy: L
       },
     },
 
-    LeaseKeepAlive(call: grpc.ServerDuplexStream<ProtoObject, ProtoObject>): void {
+    LeaseKeepAlive(call: StreamCall): void {
       // Answer in order, one at a time, as etcd's keep-alive loop does.
       let chain = Promise.resolve();
       call.on('data', (request: ProtoObject) => {
@@ -70,7 +70,7 @@ export function leaseService(node: FlotillaNode, headers: HeaderSource, proxy: L
           try {
             call.write(await keepAlive(request));
           } catch (error) {
-            call.destroy(Object.assign(new Error(String((error as Error).message)), toServiceError(error)));
+            call.destroy(toServiceError(error));
           }
         });
       });

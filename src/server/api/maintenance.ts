@@ -1,17 +1,17 @@
 // etcdserverpb.Maintenance: Status, HashKV, Alarm, Defragment, MoveLeader.
 
-import type * as grpc from '@grpc/grpc-js';
 import { sealBackup } from '../backup.js';
 import type { FlotillaNode } from '../node.js';
 import { type HeaderSource, int64, int64Id, type ProtoObject } from './convert.js';
 import { GrpcError, Status } from './errors.js';
+import type { StreamCall } from './grpc-server.js';
 
 /** Bytes per SnapshotResponse message. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
 /** Maintenance.Snapshot: streams a backup (see backup.ts) in chunks, as etcdctl snapshot save expects. */
 export function snapshotStream(node: FlotillaNode, headers: HeaderSource) {
-  return (call: grpc.ServerWritableStream<ProtoObject, ProtoObject>): void => {
+  return (call: StreamCall): void => {
     const backup = sealBackup(node.backup());
     const header = headers.header(node.mvcc.currentRevision());
     for (let offset = 0; offset < backup.length; offset += SNAPSHOT_CHUNK_BYTES) {
