@@ -170,6 +170,7 @@ export class RawNode {
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
     const raft = this.raft;
+    raft.leader?.flushAppends();
     const soft = this.softState();
     const hard = raft.hardState();
     return (
@@ -189,6 +190,7 @@ export class RawNode {
   ready(): Ready {
     assert(this.outstanding === null, 'ready() called again before advance()');
     const raft = this.raft;
+    raft.leader?.flushAppends();
     const soft = this.softState();
     const hard = raft.hardState();
     const softChanged =

@@ -282,7 +282,11 @@ test('§5.3 lost in-flight appends are recovered after a heartbeat round', () =>
     lost++;
     return true;
   };
-  for (let i = 0; i < 3; i++) c.propose(1n, `e${i}`);
+  // One proposal per Ready, so each travels in its own append (one Ready's proposals share one).
+  for (let i = 0; i < 3; i++) {
+    c.propose(1n, `e${i}`);
+    c.processReady(1n);
+  }
   c.stabilize();
   assert.equal(lost, 3, 'all three appends to node 2 were lost');
   assert.deepEqual(c.node(2n).committedData(), []);
@@ -290,4 +294,23 @@ test('§5.3 lost in-flight appends are recovered after a heartbeat round', () =>
   c.tick(1n);
   assert.deepEqual(leader.committedData(), ['e0', 'e1', 'e2']);
   assert.deepEqual(c.node(2n).committedData(), ['e0', 'e1', 'e2']);
+});
+
+test('proposals of one Ready reach each follower in one append, with the commit index', () => {
+  const c = new Cluster({ voters: 3 });
+  c.elect(1n);
+  c.stabilize();
+  const before = c.sent.length;
+  for (let i = 0; i < 5; i++) c.propose(1n, `p${i}`);
+  c.processReady(1n);
+  const appends = c.sent.slice(before).filter((m) => m.type === MessageType.Append);
+  assert.deepEqual(
+    appends.map((m) => [m.to, m.entries.length]),
+    [
+      [2n, 5],
+      [3n, 5],
+    ],
+  );
+  c.stabilize();
+  assert.deepEqual(c.node(3n).committedData().slice(-5), ['p0', 'p1', 'p2', 'p3', 'p4']);
 });
