@@ -253,6 +253,11 @@ export class Wal {
     return this.syncFlushed();
   }
 
+  /** Bytes buffered by save calls and not yet written to the file. */
+  bufferedBytes(): number {
+    return this.buffer.length;
+  }
+
   /** First half of `sync()`: writes the buffered batch without fsync. */
   flushBuffered(): void {
     this.checkUsable();

@@ -71,6 +71,8 @@ export class GrpcServer {
   /** Listens on host:port (0 for any free port); resolves with the bound port. */
   listen(host: string, port: number): Promise<number> {
     const server = http2.createServer();
+    // Responses are small writes; Nagle's algorithm would hold one back behind an unacknowledged one.
+    server.on('connection', (socket: Socket) => socket.setNoDelay(true));
     server.on('session', (session) => {
       this.sessions.add(session);
       session.on('close', () => this.sessions.delete(session));
