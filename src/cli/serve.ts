@@ -33,13 +33,21 @@ export async function serve(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const clients = await startClientServer(node);
-  const metrics = await MetricsServer.start({
-    urls: config.listenMetricsUrls,
-    metrics: observability.metrics,
-    health: healthSource(node),
-    status: () => memberStatus(node),
-    logger,
-  });
+  let metrics: Awaited<ReturnType<typeof MetricsServer.start>>;
+  try {
+    metrics = await MetricsServer.start({
+      urls: config.listenMetricsUrls,
+      metrics: observability.metrics,
+      health: healthSource(node),
+      status: () => memberStatus(node),
+      logger,
+    });
+  } catch (error) {
+    logger.error(`flotilla serve: cannot listen on --listen-metrics-urls: ${(error as Error).message}`);
+    await clients.stop();
+    await node.stop();
+    return 1;
+  }
   logger.info('serving client requests', {
     member: hexId(node.memberId),
     cluster: hexId(node.clusterId),
