@@ -98,6 +98,8 @@ function render(snapshot) {
   }
   charts.lagEntries.push(snapshot.atMs, lagEntries);
   charts.lagMs.push(snapshot.atMs, lagMs);
+  text('request-rate', snapshot.requests.perSecond.toFixed(1));
+  text('request-p99', snapshot.requests.p99Ms === null ? '—' : `${snapshot.requests.p99Ms.toFixed(1)} ms`);
   charts.rate.push(snapshot.atMs, { 'req/s': snapshot.requests.perSecond });
   charts.latency.push(snapshot.atMs, {
     p50: snapshot.requests.p50Ms,

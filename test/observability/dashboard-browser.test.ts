@@ -12,17 +12,21 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { chromiumSkipReason, requireChromium } from '../support/chromium.js';
 import { FlotillaCluster } from '../support/flotilla.js';
+import { EtcdClient } from '../support/grpc-client.js';
 
 const PAGE_CONDITION_TIMEOUT_MS = 20_000;
 const NEW_LEADER_TIMEOUT_MS = 30_000;
 const STABLE_OUTPUT_DIR = fileURLToPath(new URL('../../../test-output/', import.meta.url));
 const VIEWPORT = { width: 1440, height: 1000 };
+const PUTS = 200;
 
 // Page conditions, evaluated in the browser (strings: this file is compiled without DOM types).
 const THREE_MEMBERS_ONE_LEADER = `(() => {
   const rows = [...document.querySelectorAll('#members tbody tr')];
   return rows.length === 3 && rows.filter((r) => r.dataset.role === 'leader').length === 1;
 })()`;
+
+const REQUESTS_SHOWN = `(() => Number(document.querySelector('#request-rate')?.textContent) > 0)()`;
 
 /** A leader other than `old` is named, and `old`'s row shows it unreachable. */
 function newLeaderShown(old: string): string {
@@ -68,6 +72,18 @@ test('dashboard shows three members and a leader, then a new leader after the ol
       cluster.members.some((m, i) => i !== leaderIndex && m.name === newLeader),
       `new leader ${newLeader} is a surviving member`,
     );
+    // Traffic through a survivor shows up as a request rate on the page.
+    const survivor = new EtcdClient(cluster.address((leaderIndex + 1) % 3));
+    try {
+      for (let i = 0; i < PUTS; i++) {
+        const put = await survivor.put({ key: Buffer.from(`k${i}`), value: Buffer.from('v') });
+        assert.ok('response' in put, `put ${i} failed: ${JSON.stringify(put)}`);
+      }
+    } finally {
+      survivor.close();
+    }
+    await page.waitForFunction(REQUESTS_SHOWN, undefined, { timeout: PAGE_CONDITION_TIMEOUT_MS });
+
     const history = await page.textContent('#leader-history');
     assert.match(history ?? '', new RegExp(newLeader), 'leader history lists the new leader');
 
