@@ -1,5 +1,7 @@
 // `flotilla dev`: a local cluster of separate member processes on loopback, with one command.
-// Prints every member's client URL and an etcdctl line to try; Ctrl-C stops them all.
+// Prints every member's client URL, the dashboard's address and an etcdctl line to try; Ctrl-C
+// stops them all. Each member also serves /metrics, the health endpoints and the dashboard on its
+// metrics URL (after all client and peer ports: base + 2 × members + i).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +18,7 @@ export interface DevMember {
   readonly name: string;
   readonly clientUrl: string;
   readonly peerUrl: string;
+  readonly metricsUrl: string;
 }
 
 export function devMembers(count: number, basePort: number): DevMember[] {
@@ -23,6 +26,7 @@ export function devMembers(count: number, basePort: number): DevMember[] {
     name: `n${i + 1}`,
     clientUrl: `http://127.0.0.1:${basePort + i * 2}`,
     peerUrl: `http://127.0.0.1:${basePort + i * 2 + 1}`,
+    metricsUrl: `http://127.0.0.1:${basePort + count * 2 + i}`,
   }));
 }
 
@@ -41,8 +45,10 @@ export async function dev(argv: readonly string[]): Promise<number> {
     process.stderr.write('flotilla dev: --nodes must be between 1 and 9\n');
     return 2;
   }
-  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + count * 2 > 65535) {
-    process.stderr.write('flotilla dev: --base-port must leave room for two ports per member below 65536\n');
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + count * 3 > 65535) {
+    process.stderr.write(
+      'flotilla dev: --base-port must leave room for three ports per member below 65536\n',
+    );
     return 2;
   }
   const ownDataDir = values['data-dir'] === undefined;
@@ -63,6 +69,7 @@ export async function dev(argv: readonly string[]): Promise<number> {
         `--initial-advertise-peer-urls=${m.peerUrl}`,
         `--initial-cluster=${initialCluster}`,
         '--initial-cluster-state=new',
+        `--listen-metrics-urls=${m.metricsUrl}`,
       ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     ),
@@ -70,7 +77,10 @@ export async function dev(argv: readonly string[]): Promise<number> {
   const endpoints = members.map((m) => m.clientUrl).join(',');
   process.stdout.write(
     `flotilla dev: ${count} members, data in ${dataDir}\n` +
-      members.map((m) => `  ${m.name}  client ${m.clientUrl}  peer ${m.peerUrl}\n`).join('') +
+      members
+        .map((m) => `  ${m.name}  client ${m.clientUrl}  peer ${m.peerUrl}  metrics ${m.metricsUrl}\n`)
+        .join('') +
+      `\n  dashboard: ${members[0].metricsUrl}/   (every member's metrics URL serves it)\n\n` +
       `try:\n  etcdctl --endpoints=${endpoints} put greeting hello\n  etcdctl --endpoints=${endpoints} get greeting\n` +
       'Ctrl-C stops the cluster.\n',
   );

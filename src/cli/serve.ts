@@ -1,9 +1,14 @@
 // `flotilla serve`: run one member. Flags follow etcd's names (see docs/configuration.md).
+// Logs are JSON lines on stderr (pino, --log-level); metrics, health and the dashboard are served on
+// --listen-metrics-urls when given (docs/observability.md).
 
+import { MetricsServer } from '../observability/http-server.js';
+import { NodeObservability } from '../observability/node-observability.js';
 import { startClientServer } from '../server/api/grpc.js';
 import { ConfigError, parseServerConfig } from '../server/config.js';
 import { hexId } from '../server/ids.js';
-import { consoleLogger, FlotillaNode } from '../server/node.js';
+import { FlotillaNode } from '../server/node.js';
+import { healthSource, memberStatus } from '../server/observed.js';
 
 export async function serve(argv: readonly string[]): Promise<number> {
   let config: ReturnType<typeof parseServerConfig>;
@@ -11,36 +16,60 @@ export async function serve(argv: readonly string[]): Promise<number> {
     config = parseServerConfig(argv);
   } catch (error) {
     if (error instanceof ConfigError) {
+      // A usage error, before any logger exists: a plain line, like etcd's flag errors.
       process.stderr.write(`flotilla serve: ${error.message}\n`);
       return 2;
     }
     throw error;
   }
+  const observability = new NodeObservability(config);
+  const logger = observability.logger;
   let node: FlotillaNode;
   try {
-    node = await FlotillaNode.start(config, consoleLogger);
+    node = await FlotillaNode.start(config, observability);
   } catch (error) {
-    process.stderr.write(
-      `flotilla serve: cannot start member '${config.name}': ${(error as Error).message}\n`,
-    );
+    logger.error(`flotilla serve: cannot start member '${config.name}': ${(error as Error).message}`);
+    await observability.close();
     return 1;
   }
   const clients = await startClientServer(node);
-  consoleLogger.info('serving client requests', {
-    name: config.name,
+  let metrics: Awaited<ReturnType<typeof MetricsServer.start>>;
+  try {
+    metrics = await MetricsServer.start({
+      urls: config.listenMetricsUrls,
+      metrics: observability.metrics,
+      health: healthSource(node),
+      status: () => memberStatus(node),
+      logger,
+    });
+  } catch (error) {
+    logger.error(`flotilla serve: cannot listen on --listen-metrics-urls: ${(error as Error).message}`);
+    await clients.stop();
+    await node.stop();
+    return 1;
+  }
+  logger.info('serving client requests', {
     member: hexId(node.memberId),
     cluster: hexId(node.clusterId),
     clientUrls: config.advertiseClientUrls,
     ports: clients.ports,
   });
+  if (config.listenMetricsUrls.length > 0) {
+    logger.info('serving metrics, health and the dashboard', {
+      metricsUrls: config.listenMetricsUrls.map((url) => url.origin),
+      ports: metrics.ports,
+    });
+  }
+  if (observability.tracing.enabled) logger.info('distributed tracing on (OTLP/HTTP export)');
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
-      consoleLogger.info('shutting down', { signal });
+      logger.info('shutting down', { signal });
       resolve();
     };
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
+  await metrics.server.close();
   await clients.stop();
   await node.stop();
   return 0;

@@ -39,6 +39,10 @@ export interface ServerConfig {
   readonly quotaBackendBytes: number;
   readonly listenMetricsUrls: readonly URL[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** --experimental-enable-distributed-tracing: export OpenTelemetry spans (OTLP/HTTP). */
+  readonly distributedTracing: boolean;
+  /** --experimental-distributed-tracing-address: OTLP/HTTP endpoint; null = OTEL_* env or the default. */
+  readonly distributedTracingAddress: string | null;
   /**
    * A deliberately wrong behaviour, for proving the fault lab can catch it (FLOTILLA_UNSAFE,
    * test-only, never a flag): see UNSAFE_MODES. null in every real deployment.
@@ -73,6 +77,8 @@ const FLAGS = {
   'quota-backend-bytes': { type: 'string', default: String(2 * 1024 * 1024 * 1024) },
   'listen-metrics-urls': { type: 'string', default: '' },
   'log-level': { type: 'string', default: 'info' },
+  'experimental-enable-distributed-tracing': { type: 'string', default: 'false' },
+  'experimental-distributed-tracing-address': { type: 'string' },
   'config-file': { type: 'string' },
 } as const;
 
@@ -104,6 +110,12 @@ function parsePositiveInteger(flag: string, text: string): number {
     throw new ConfigError(`--${flag}: '${text}' must be a positive integer`);
   }
   return Number(text);
+}
+
+function parseBoolean(flag: string, text: string): boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new ConfigError(`--${flag}: '${text}' must be true or false`);
 }
 
 function parseInitialCluster(text: string): ClusterMemberUrl[] {
@@ -189,6 +201,8 @@ export function parseServerConfig(
   if (logLevel !== 'debug' && logLevel !== 'info' && logLevel !== 'warn' && logLevel !== 'error') {
     throw new ConfigError(`--log-level: '${logLevel}' must be debug, info, warn or error`);
   }
+  const tracingAddress = get('experimental-distributed-tracing-address');
+  if (tracingAddress !== undefined) parseUrls('experimental-distributed-tracing-address', tracingAddress);
   return {
     name,
     dataDir: get('data-dir') ?? `${name}.flotilla`,
@@ -211,6 +225,11 @@ export function parseServerConfig(
     quotaBackendBytes: parsePositiveInteger('quota-backend-bytes', get('quota-backend-bytes')!),
     listenMetricsUrls: parseUrls('listen-metrics-urls', get('listen-metrics-urls')!),
     logLevel,
+    distributedTracing: parseBoolean(
+      'experimental-enable-distributed-tracing',
+      get('experimental-enable-distributed-tracing')!,
+    ),
+    distributedTracingAddress: tracingAddress ?? null,
     unsafe: parseUnsafe(env.FLOTILLA_UNSAFE),
   };
 }

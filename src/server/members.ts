@@ -9,6 +9,8 @@ export interface Member {
   readonly peerUrls: readonly string[];
   readonly clientUrls: readonly string[];
   readonly isLearner: boolean;
+  /** Published --listen-metrics-urls (dashboard and /api/status); absent until published. */
+  readonly metricsUrls?: readonly string[];
 }
 
 /** What a membership entry's context carries (JSON; ids as decimal strings). */
@@ -59,9 +61,20 @@ export class MemberTable {
   }
 
   /** Applies a client-URL publication (a member announcing where clients reach it). */
-  setClientUrls(id: NodeId, clientUrls: readonly string[], name: string): void {
+  setClientUrls(
+    id: NodeId,
+    clientUrls: readonly string[],
+    name: string,
+    metricsUrls?: readonly string[],
+  ): void {
     const member = this.members.get(id);
-    if (member !== undefined) this.members.set(id, { ...member, clientUrls, name: name || member.name });
+    if (member === undefined) return;
+    this.members.set(id, {
+      ...member,
+      clientUrls,
+      name: name || member.name,
+      metricsUrls: metricsUrls ?? [],
+    });
   }
 
   setPeerUrls(id: NodeId, peerUrls: readonly string[]): void {

@@ -14,6 +14,10 @@ import { join } from 'node:path';
 import { Lessor } from '../lease/lessor.js';
 import { type ApplyResult, MvccStore } from '../mvcc/store.js';
 import type { ApplyEntry, MvccEvent } from '../mvcc/types.js';
+import type { ClusterEventKind } from '../observability/events.js';
+import { createLogger, type NodeLogger } from '../observability/logging.js';
+import { NodeObservability } from '../observability/node-observability.js';
+import { type ProposalTrace, ProposalTracing, type TracedEntry } from '../observability/proposal-tracing.js';
 import { ProposalRefusedError, RawNode } from '../raft/raw-node.js';
 import { SeededRng } from '../raft/rng.js';
 import { decodeConfChange } from '../raft/tracker.js';
@@ -51,6 +55,7 @@ import type { ServerConfig } from './config.js';
 import { bootstrap, peerAddress, resolveIdentity } from './identity.js';
 import { hexId } from './ids.js';
 import { decodeMemberContext, MemberTable } from './members.js';
+import { metricsSource } from './observed.js';
 import { decodeProposal, encodeProposal, type ServerRequest } from './replicated.js';
 import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
 import { TestHooks } from './test-hooks.js';
@@ -87,20 +92,10 @@ export interface AppliedBatch {
   readonly revision: number;
 }
 
-export interface NodeLogger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+export type { NodeLogger } from '../observability/logging.js';
 
-export const consoleLogger: NodeLogger = {
-  info: (message, fields) =>
-    process.stderr.write(`${JSON.stringify({ level: 'info', msg: message, ...fields })}\n`),
-  warn: (message, fields) =>
-    process.stderr.write(`${JSON.stringify({ level: 'warn', msg: message, ...fields })}\n`),
-  error: (message, fields) =>
-    process.stderr.write(`${JSON.stringify({ level: 'error', msg: message, ...fields })}\n`),
-};
+/** JSON lines on stderr at info level, for callers without a member logger of their own. */
+export const consoleLogger: NodeLogger = createLogger({ level: 'info' });
 
 export class FlotillaNode {
   readonly memberId: NodeId;
@@ -125,13 +120,16 @@ export class FlotillaNode {
   private readonly appliedListeners: ((batch: AppliedBatch) => void)[] = [];
   private readonly leaderListeners: ((isLeader: boolean) => void)[] = [];
   leaderId: NodeId = NONE;
+  readonly logger: NodeLogger;
+  /** Spans of writes through Raft; null unless tracing is enabled (the one check on the hot path). */
+  private readonly proposalTracing: ProposalTracing | null;
 
   private constructor(
     readonly config: ServerConfig,
     readonly store: WalLogStore,
     readonly mvcc: MvccStore,
     readonly transport: PeerTransport,
-    readonly logger: NodeLogger,
+    readonly observability: NodeObservability,
     ids: { memberId: NodeId; clusterId: bigint },
     members: MemberTable,
     appliedIndex: number,
@@ -139,6 +137,10 @@ export class FlotillaNode {
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
     this.members = members;
+    this.logger = observability.logger;
+    this.proposalTracing = observability.tracing.enabled
+      ? new ProposalTracing(observability.tracing, ids.memberId, config.name, tracedEntry)
+      : null;
     this.raw = new RawNode({
       id: ids.memberId,
       logStore: store,
@@ -167,10 +169,15 @@ export class FlotillaNode {
       minTtlSeconds: Math.ceil((3 * config.electionTimeoutMs) / 2 / 1000),
     });
     this.lessor.rebuild();
+    observability.logger.setTermSource(() => this.raw.raft.term);
   }
 
   /** Opens (or creates) the data dir, recovers, and starts the Raft loop and peer transport. */
-  static async start(config: ServerConfig, logger: NodeLogger = consoleLogger): Promise<FlotillaNode> {
+  static async start(
+    config: ServerConfig,
+    observability: NodeObservability = new NodeObservability(config),
+  ): Promise<FlotillaNode> {
+    const logger = observability.logger;
     const memberDir = join(config.dataDir, 'member');
     mkdirSync(memberDir, { recursive: true });
     const identity = await resolveIdentity(config, memberDir, logger);
@@ -217,7 +224,7 @@ export class FlotillaNode {
       listenPort: peer.port,
       onMessage: (m: Message) => node.receive(m),
       onPeerUnreachable: (id: NodeId) => node.raw.reportUnreachable(id),
-      onSnapshotSent: (id: NodeId, failed: boolean) => node.raw.reportSnapshot(id, failed),
+      onSnapshotSent: (id: NodeId, failed: boolean) => node.snapshotSent(id, failed),
       clusterInfo: () => ({
         clusterId,
         members: node.members.list().map((m) => ({ id: m.id, peerUrls: m.peerUrls })),
@@ -228,11 +235,12 @@ export class FlotillaNode {
       store,
       mvcc,
       transport,
-      logger,
+      observability,
       { memberId, clusterId },
       members,
       snapshot.metadata.index,
     );
+    observability.metrics.attach(metricsSource(node));
     await transport.start();
     node.connectPeers();
     node.scheduleTick();
@@ -265,6 +273,7 @@ export class FlotillaNode {
     for (const [requestId, pending] of this.pendingWrites) {
       if (pending.deadlineMs > now) return;
       this.pendingWrites.delete(requestId);
+      this.observability.metrics.proposalsFailed.inc();
       pending.reject(timedOut());
     }
   }
@@ -282,22 +291,30 @@ export class FlotillaNode {
   /** Group commit: one fsync for everything this Ready wrote. */
   private syncStore(): void {
     this.hooks?.beforeFsync();
-    this.store.sync();
+    this.observability.metrics.fsyncSeconds.observe(this.store.sync() / 1000);
   }
 
   /** Replicates `request`; resolves with its result once applied on this member. */
   propose(request: ServerRequest): Promise<ApplyResult> {
     if (this.stopping) return Promise.reject(stopped());
     const requestId = this.nextRequestId++;
-    const data = encodeProposal({ requestId, origin: this.memberId, request });
+    const trace = this.proposalTracing?.startProposal(requestId, this.forwardTarget()) ?? null;
+    const data = encodeProposal(
+      trace === null
+        ? { requestId, origin: this.memberId, request }
+        : { requestId, origin: this.memberId, request, traceparent: trace.traceparent },
+    );
     // etcd's check on the encoded request, for sizes gRPC's own limit (plus overhead) let through.
     if (data.byteLength > this.config.maxRequestBytes) {
-      return Promise.reject(new GrpcError(Status.INVALID_ARGUMENT, ERR_REQUEST_TOO_LARGE));
+      const error = new GrpcError(Status.INVALID_ARGUMENT, ERR_REQUEST_TOO_LARGE);
+      trace?.finish(error);
+      return Promise.reject(error);
     }
-    return new Promise<ApplyResult>((resolve, reject) => {
+    const promise = new Promise<ApplyResult>((resolve, reject) => {
       try {
         this.raw.propose(data);
       } catch (error) {
+        this.observability.metrics.proposalsFailed.inc();
         reject(error instanceof ProposalRefusedError ? noLeader() : error);
         return;
       }
@@ -313,6 +330,13 @@ export class FlotillaNode {
       }
       this.scheduleLoop();
     });
+    return trace === null ? promise : traceOutcome(promise, trace);
+  }
+
+  /** The leader's name when a proposal made here must be forwarded to it; null when this member leads. */
+  private forwardTarget(): string | null {
+    if (this.isLeader()) return null;
+    return this.members.get(this.leaderId)?.name || hexId(this.leaderId);
   }
 
   /** Proposes a membership change; resolves once it is applied here. */
@@ -409,6 +433,7 @@ export class FlotillaNode {
       for (const m of rd.messages) this.send(m);
       if (rd.snapshot !== null) this.installSnapshot(rd.snapshot);
       if (rd.hardState !== null || rd.entries.length > 0) {
+        const persistSpans = this.proposalTracing?.persistStart(rd.entries, this.isLeader()) ?? null;
         this.store.save(rd.hardState, rd.entries);
         if (rd.mustSync) {
           // The leader's appends leave before its fsync blocks: followers persist in parallel.
@@ -420,9 +445,18 @@ export class FlotillaNode {
         // A commit-index-only change stays buffered until the next fsync writes it: losing it in
         // a crash is harmless (the leader tells the commit index again), and skipping the write
         // keeps a syscall off the path between a quorum's acknowledgement and the client's answer.
+        this.proposalTracing?.persistEnd(persistSpans);
+        if (rd.entries.length > 0 && this.isLeader()) {
+          this.observability.lagClock.appended(rd.entries[rd.entries.length - 1].index, performance.now());
+        }
       }
       for (const m of rd.messagesAfterPersist) this.transport.send(m);
-      if (rd.committedEntries.length > 0) this.apply(rd.committedEntries);
+      if (rd.committedEntries.length > 0) {
+        const applySpans = this.proposalTracing?.applyStart(rd.committedEntries) ?? null;
+        this.apply(rd.committedEntries);
+        this.proposalTracing?.applyEnd(applySpans);
+        this.observability.metrics.proposalsCommitted.inc(rd.committedEntries.length);
+      }
       for (const state of rd.readStates)
         this.finishRead(new TextDecoder().decode(state.context), state.index);
       for (const refusal of rd.refusals) this.onRefusal(refusal);
@@ -434,11 +468,23 @@ export class FlotillaNode {
 
   private onSoftState(leader: NodeId, role: Role): void {
     const wasLeader = this.leaderId === this.memberId;
+    const previousLeader = this.leaderId;
     this.leaderId = leader;
     const isLeader = role === Role.Leader;
-    if (leader !== NONE)
+    if (leader !== NONE && leader !== previousLeader) {
+      this.observability.metrics.leaderChanges.inc();
+      const name = this.members.get(leader)?.name || hexId(leader);
+      this.recordEvent('leader', `${name} leads (term ${this.term()})`);
       this.logger.info('leader known', { member: hexId(this.memberId), leader: hexId(leader) });
+    } else if (leader === NONE && previousLeader !== NONE) {
+      this.recordEvent(
+        'leader',
+        `lost leader ${this.members.get(previousLeader)?.name || hexId(previousLeader)}`,
+      );
+    }
     if (wasLeader === isLeader) return;
+    if (isLeader) this.observability.lagClock.reset(this.raw.raft.log.lastIndex(), performance.now());
+    else this.proposalTracing?.abandonReplication();
     // Only the leader decides lease expiry; a new leader restarts the clocks from the
     // checkpointed remaining TTLs, extended by an election timeout (etcd's Promote).
     if (isLeader) this.lessor.promote(performance.now(), this.config.electionTimeoutMs);
@@ -451,6 +497,7 @@ export class FlotillaNode {
     if (!this.isLeader() || this.stopping) return;
     const now = performance.now();
     for (const id of this.lessor.expiredLeases(now, LEASE_REVOKES_PER_SWEEP_MAX)) {
+      this.observability.metrics.leasesExpired.inc();
       this.propose({ type: 'leaseRevoke', leaseId: id }).catch(() => {
         // The lessor offers an unrevoked expired lease again after a retry interval.
       });
@@ -478,6 +525,7 @@ export class FlotillaNode {
     const pending = this.pendingWrites.get(proposal.requestId);
     if (pending === undefined || proposal.origin !== this.memberId) return;
     this.pendingWrites.delete(proposal.requestId);
+    this.observability.metrics.proposalsFailed.inc();
     pending.reject(refusalError(refusal.reason));
   }
 
@@ -511,7 +559,7 @@ export class FlotillaNode {
       const proposal = decodeProposal(entry.data);
       const request = proposal.request;
       if (request.type === 'publish') {
-        this.members.setClientUrls(proposal.origin, request.clientUrls, request.name);
+        this.members.setClientUrls(proposal.origin, request.clientUrls, request.name, request.metricsUrls);
         batch.push({ index: entry.index, request: { type: 'noop' } });
       } else if (request.type === 'alarm') {
         this.applyAlarm(request.action, request.memberId, request.alarm);
@@ -525,7 +573,11 @@ export class FlotillaNode {
       }
       origins.push(proposal.origin === this.memberId ? { requestId: proposal.requestId } : null);
     }
+    const compactionStartedAt = batch.some((e) => e.request.type === 'compact') ? performance.now() : -1;
     const results = this.mvcc.applyBatch(batch);
+    if (compactionStartedAt >= 0) {
+      this.observability.metrics.compactionSeconds.observe((performance.now() - compactionStartedAt) / 1000);
+    }
     const events: MvccEvent[] = [];
     for (let i = 0; i < results.length; i++) {
       const result = results[i];
@@ -567,6 +619,7 @@ export class FlotillaNode {
         if (this.members.get(removed) === undefined && !this.stopping) this.transport.removePeer(removed);
       }, REMOVED_PEER_GRACE_MS).unref();
       if (change.nodeId === this.memberId) this.logger.warn('this member was removed from the cluster');
+      this.recordEvent('membership', `member ${hexId(change.nodeId)} removed`);
     } else {
       const existing = this.members.get(change.nodeId);
       this.members.upsert({
@@ -577,6 +630,8 @@ export class FlotillaNode {
         isLearner: change.type === ConfChangeType.AddLearner,
       });
       this.connectPeers();
+      const verb = change.type === ConfChangeType.AddLearner ? 'added as learner' : 'added or promoted';
+      this.recordEvent('membership', `member ${context?.name || hexId(change.nodeId)} ${verb}`);
     }
     const done = this.confChangeWaiters.filter((w) => w.nodeId === change.nodeId && w.type === change.type);
     this.confChangeWaiters = this.confChangeWaiters.filter((w) => !done.includes(w));
@@ -600,6 +655,8 @@ export class FlotillaNode {
     for (const member of members.list()) this.members.upsert(member);
     this.connectPeers();
     this.logger.info('installed snapshot from leader', { index: snapshot.metadata.index });
+    this.observability.metrics.snapshotsReceived.inc();
+    this.recordEvent('snapshot', `installed snapshot at index ${snapshot.metadata.index}`);
   }
 
   /**
@@ -678,6 +735,20 @@ export class FlotillaNode {
     if (action === 1) this.alarms.set(key, { memberId, alarm });
     else this.alarms.delete(key);
     this.logger.warn(action === 1 ? 'alarm raised' : 'alarm cleared', { member: hexId(memberId), alarm });
+    const name = alarm === ALARM_NOSPACE ? 'NOSPACE' : `alarm ${alarm}`;
+    this.recordEvent('alarm', `${name} ${action === 1 ? 'raised' : 'cleared'} by ${hexId(memberId)}`);
+  }
+
+  /** The transport finished streaming a snapshot to `peer`. */
+  private snapshotSent(peer: NodeId, failed: boolean): void {
+    this.raw.reportSnapshot(peer, failed);
+    this.observability.metrics.snapshotsSent.inc({ outcome: failed ? 'failed' : 'ok' });
+    const name = this.members.get(peer)?.name || hexId(peer);
+    this.recordEvent('snapshot', `snapshot ${failed ? 'failed to reach' : 'sent to'} ${name}`);
+  }
+
+  private recordEvent(kind: ClusterEventKind, text: string): void {
+    this.observability.events.record(kind, this.term(), text);
   }
 
   alarmList(): { memberId: NodeId; alarm: number }[] {
@@ -731,6 +802,7 @@ export class FlotillaNode {
       type: 'publish',
       name: this.config.name,
       clientUrls: this.config.advertiseClientUrls,
+      metricsUrls: this.config.listenMetricsUrls.map((url) => url.origin),
     }).catch(() => {
       this.published = false; // try again once a leader is known
     });
@@ -757,6 +829,11 @@ export class FlotillaNode {
 
   onLeadershipChange(listener: (isLeader: boolean) => void): void {
     this.leaderListeners.push(listener);
+  }
+
+  /** Proposals made here and not yet applied or failed. */
+  pendingProposalCount(): number {
+    return this.pendingWrites.size;
   }
 
   isLeader(): boolean {
@@ -792,6 +869,7 @@ export class FlotillaNode {
     await this.snapshotSync;
     this.store.close();
     await this.mvcc.close();
+    await this.observability.close();
   }
 }
 
@@ -815,6 +893,23 @@ function earlyAck(request: ServerRequest, revision: number): ApplyResult {
     };
   }
   return { status: 'applied', response: { type: 'noop', header }, events: [] };
+}
+
+/** Ends the proposal's spans with the outcome of its promise (tracing only). */
+function traceOutcome(promise: Promise<ApplyResult>, trace: ProposalTrace): Promise<ApplyResult> {
+  promise.then(
+    () => trace.finish(),
+    (error: Error) => trace.finish(error),
+  );
+  return promise;
+}
+
+/** The trace context a replicated proposal carries, if any (tracing only: decodes the entry). */
+function tracedEntry(entry: Entry): TracedEntry | null {
+  if (entry.type !== EntryType.Normal || entry.data.byteLength === 0) return null;
+  const proposal = decodeProposal(entry.data);
+  if (proposal.traceparent === undefined) return null;
+  return { traceparent: proposal.traceparent, origin: proposal.origin, requestId: proposal.requestId };
 }
 
 function refusalError(reason: RefusalReason): GrpcError {

@@ -9,7 +9,13 @@ import type { NodeId } from '../raft/types.js';
 export type ServerRequest =
   | ApplyRequest
   /** A member announces the client URLs it serves (etcd publishes these through Raft too). */
-  | { readonly type: 'publish'; readonly name: string; readonly clientUrls: readonly string[] }
+  | {
+      readonly type: 'publish';
+      readonly name: string;
+      readonly clientUrls: readonly string[];
+      /** Where its /metrics and dashboard listen (absent from members before issue 7). */
+      readonly metricsUrls?: readonly string[];
+    }
   /** Maintenance.Alarm ACTIVATE (1) / DEACTIVATE (2); alarm 1 is NOSPACE, 2 CORRUPT. */
   | { readonly type: 'alarm'; readonly action: 1 | 2; readonly memberId: bigint; readonly alarm: number }
   /** MemberUpdate: new peer URLs for a member (no change to Raft membership). */
@@ -21,6 +27,8 @@ export interface Proposal {
   /** The member whose client is waiting for the result. */
   readonly origin: NodeId;
   readonly request: ServerRequest;
+  /** W3C trace context of the request, only when tracing is on (absent otherwise: no cost). */
+  readonly traceparent?: string;
 }
 
 const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
@@ -40,7 +48,10 @@ const PUT_FIXED_BYTES = 1 + 1 + 8 + 8 + 4;
 const LEASE_BYTES = 8;
 
 export function encodeProposal(proposal: Proposal): Uint8Array {
-  if (proposal.request.type === 'put') return encodePut(proposal, proposal.request.put);
+  // A traced put carries its traceparent, which only the generic encoding has room for.
+  if (proposal.request.type === 'put' && proposal.traceparent === undefined) {
+    return encodePut(proposal, proposal.request.put);
+  }
   return packr.pack(proposal);
 }
 

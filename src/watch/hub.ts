@@ -169,6 +169,14 @@ export class WatchHub {
     return { streams: this.streams.size, synced: this.synced.size, unsynced: this.unsynced.size };
   }
 
+  /** Events queued on streams and not yet written out, over every watcher (for metrics). */
+  pendingEvents(): number {
+    let total = 0;
+    for (const watcher of this.synced) total += watcher.pendingEvents;
+    for (const watcher of this.unsynced) total += watcher.pendingEvents;
+    return total;
+  }
+
   /**
    * Called after every applied batch with its events (in revision order, possibly several
    * revisions) and the store's revision after it.

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EtcdClient } from './grpc-client.js';
-import { freePortPair, LOOPBACK_HOST } from './ports.js';
+import { freePort, freePortPair, LOOPBACK_HOST } from './ports.js';
 
 export const BIN = fileURLToPath(new URL('../../../bin/flotilla.js', import.meta.url));
 /** Bound on waiting for a cluster to answer and elect a leader. */
@@ -21,6 +21,13 @@ export interface MemberSpec {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly dataDir: string;
+  /** Set when the cluster was prepared with `{ metrics: true }`: serves /metrics and the dashboard. */
+  readonly metricsPort?: number;
+}
+
+export interface ClusterOptions {
+  /** Give every member a --listen-metrics-urls port (observability tests). */
+  readonly metrics?: boolean;
 }
 
 export interface RunningMember extends MemberSpec {
@@ -71,19 +78,28 @@ export class FlotillaCluster {
   }
 
   /** Picks ports and data directories for `size` members without starting them. */
-  static async prepare(size: number, extraArgs: readonly string[] = []): Promise<FlotillaCluster> {
+  static async prepare(
+    size: number,
+    extraArgs: readonly string[] = [],
+    options: ClusterOptions = {},
+  ): Promise<FlotillaCluster> {
     const root = mkdtempSync(join(tmpdir(), 'flotilla-test-'));
     const specs: MemberSpec[] = [];
     for (let i = 0; i < size; i++) {
       const [clientPort, peerPort] = await freePortPair();
-      specs.push({ name: `m${i + 1}`, clientPort, peerPort, dataDir: join(root, `m${i + 1}`) });
+      const metricsPort = options.metrics === true ? await freePort() : undefined;
+      specs.push({ name: `m${i + 1}`, clientPort, peerPort, dataDir: join(root, `m${i + 1}`), metricsPort });
     }
     return new FlotillaCluster(root, specs, extraArgs);
   }
 
   /** Starts `size` members and waits until every one answers and a leader exists. */
-  static async start(size: number, extraArgs: readonly string[] = []): Promise<FlotillaCluster> {
-    const cluster = await FlotillaCluster.prepare(size, extraArgs);
+  static async start(
+    size: number,
+    extraArgs: readonly string[] = [],
+    options: ClusterOptions = {},
+  ): Promise<FlotillaCluster> {
+    const cluster = await FlotillaCluster.prepare(size, extraArgs, options);
     await cluster.startAll();
     return cluster;
   }
@@ -135,6 +151,13 @@ export class FlotillaCluster {
     return this.members.length - 1;
   }
 
+  /** Base URL of a member's metrics listener (needs `{ metrics: true }`). */
+  metricsUrl(index: number): string {
+    const port = this.members[index].metricsPort;
+    if (port === undefined) throw new Error('this cluster was prepared without metrics ports');
+    return `http://${LOOPBACK_HOST}:${port}`;
+  }
+
   peerUrl(index: number): string {
     return `http://${LOOPBACK_HOST}:${this.members[index].peerPort}`;
   }
@@ -157,6 +180,9 @@ export class FlotillaCluster {
         `--initial-advertise-peer-urls=http://${LOOPBACK_HOST}:${member.peerPort}`,
         `--initial-cluster=${initialCluster}`,
         `--initial-cluster-state=${state}`,
+        ...(member.metricsPort === undefined
+          ? []
+          : [`--listen-metrics-urls=http://${LOOPBACK_HOST}:${member.metricsPort}`]),
         ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },

@@ -32,11 +32,22 @@ const OK_TRAILERS: http2.OutgoingHttpHeaders = { 'grpc-status': '0' };
 export type StatusError = Partial<Pick<ServiceError, 'code' | 'details'>>;
 export type UnaryCallback = (error: StatusError | null, response?: unknown) => void;
 
+/** A call's request metadata (HTTP/2 headers), read the way grpc-js's Metadata is read. */
+export class RequestMetadata {
+  constructor(private readonly headers: http2.IncomingHttpHeaders) {}
+
+  get(key: string): string[] {
+    const value = this.headers[key];
+    if (value === undefined) return [];
+    return Array.isArray(value) ? value : [value];
+  }
+}
+
 /** What a unary implementation gets: the decoded request and whether the client gave up. */
 export interface UnaryCall {
   readonly request: unknown;
   readonly cancelled: boolean;
-  readonly headers: http2.IncomingHttpHeaders;
+  readonly metadata: RequestMetadata;
 }
 
 export type UnaryImplementation = (call: UnaryCall, callback: UnaryCallback) => void;
@@ -147,7 +158,7 @@ function callUnary(
 ): void {
   const call: UnaryCall = {
     request,
-    headers,
+    metadata: new RequestMetadata(headers),
     get cancelled() {
       return stream.destroyed || stream.closed;
     },
@@ -323,14 +334,16 @@ class MessageReader {
 export class StreamCall extends EventEmitter {
   private finished = false;
   cancelled = false;
+  readonly metadata: RequestMetadata;
 
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
-    readonly headers: http2.IncomingHttpHeaders,
+    headers: http2.IncomingHttpHeaders,
     private readonly definition: MethodDefinition<unknown, unknown>,
     readonly request: unknown,
   ) {
     super();
+    this.metadata = new RequestMetadata(headers);
     stream.on('drain', () => this.emit('drain'));
     stream.on('close', () => {
       if (!this.finished) {

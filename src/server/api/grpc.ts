@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { RequestObserver } from '../../observability/requests.js';
 import type { FlotillaNode } from '../node.js';
 import { clusterService } from './cluster.js';
 import type { HeaderSource, ProtoObject } from './convert.js';
@@ -61,17 +62,36 @@ export function loadServices(): ServiceDefinitions {
   };
 }
 
+const OK = 0;
+
 type UnaryHandler = (request: ProtoObject, cancelled: () => boolean) => Promise<ProtoObject>;
 
-/** Adapts async handlers to unary callbacks; every error becomes an etcd-style status. */
-export function unary(handlers: Record<string, UnaryHandler>): ServiceImplementation {
+/**
+ * Adapts async handlers to unary callbacks; every error becomes an etcd-style status. Metrics
+ * and the request's trace span come from `requests` (src/observability/requests.ts).
+ */
+export function unary(
+  handlers: Record<string, UnaryHandler>,
+  requests: RequestObserver,
+): ServiceImplementation {
   const implementation: ServiceImplementation = {};
   for (const [name, handler] of Object.entries(handlers)) {
+    const observed = requests.method(name);
     const adapted: UnaryImplementation = (call, callback) => {
-      handler(call.request as ProtoObject, () => call.cancelled).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(toServiceError(error)),
-      );
+      const token = observed.start(call.metadata);
+      observed
+        .run(token, () => handler(call.request as ProtoObject, () => call.cancelled))
+        .then(
+          (response) => {
+            observed.finish(token, OK);
+            callback(null, response);
+          },
+          (error: unknown) => {
+            const status = toServiceError(error);
+            observed.finish(token, status.code ?? OK);
+            callback(status);
+          },
+        );
     };
     implementation[name] = adapted;
   }
@@ -114,14 +134,18 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
   // etcd accepts requests up to max-request-bytes plus gRPC framing overhead.
   const server = new GrpcServer({ maxReceiveMessageBytes: node.config.maxRequestBytes + 512 * 1024 });
   const headers = headerSource(node);
-  server.addService(withFastEncoders(services.KV), unary(kvService(node, headers)));
+  const requests = node.observability.requests;
+  server.addService(withFastEncoders(services.KV), unary(kvService(node, headers), requests));
   server.addService(services.Watch, watchService(node));
   const proxy = new LeaderProxy(node, services.Lease);
   const lease = leaseService(node, headers, proxy);
-  server.addService(services.Lease, { ...unary(lease.unary), LeaseKeepAlive: lease.LeaseKeepAlive });
-  server.addService(services.Lock, unary(lockService(node, headers)));
+  server.addService(services.Lease, {
+    ...unary(lease.unary, requests),
+    LeaseKeepAlive: lease.LeaseKeepAlive,
+  });
+  server.addService(services.Lock, unary(lockService(node, headers), requests));
   server.addService(services.Election, {
-    ...unary(electionService(node, headers)),
+    ...unary(electionService(node, headers), requests),
     Observe: (call: StreamCall) => {
       observeLeader(
         node,
@@ -135,9 +159,9 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
       );
     },
   });
-  server.addService(services.Cluster, unary(clusterService(node, headers)));
+  server.addService(services.Cluster, unary(clusterService(node, headers), requests));
   server.addService(services.Maintenance, {
-    ...unary(maintenanceService(node, headers)),
+    ...unary(maintenanceService(node, headers), requests),
     Snapshot: snapshotStream(node, headers),
   });
   const ports: number[] = [];

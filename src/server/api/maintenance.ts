@@ -73,6 +73,9 @@ export function maintenanceService(node: FlotillaNode, headers: HeaderSource) {
     },
 
     async Defragment(): Promise<ProtoObject> {
+      // LMDB reuses freed pages itself, so there is nothing to rewrite; timed for the metric anyway.
+      const endTimer = node.observability.metrics.defragSeconds.startTimer();
+      endTimer();
       return { header: header() };
     },
 
