@@ -18,7 +18,7 @@ import type { ClusterEventKind } from '../observability/events.js';
 import { createLogger, type NodeLogger } from '../observability/logging.js';
 import { NodeObservability } from '../observability/node-observability.js';
 import { type ProposalTrace, ProposalTracing, type TracedEntry } from '../observability/proposal-tracing.js';
-import { ProposalRefusedError, RawNode } from '../raft/raw-node.js';
+import { ProposalRefusedError, RawNode, type Ready } from '../raft/raw-node.js';
 import { SeededRng } from '../raft/rng.js';
 import { decodeConfChange } from '../raft/tracker.js';
 import {
@@ -61,6 +61,9 @@ import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
 import { TestHooks } from './test-hooks.js';
 
 /** How long a client waits for its write to apply or its read index before "request timed out". */
+/** Trace spans of one Ready's persist step (null when tracing is off). */
+type PersistSpans = ReturnType<ProposalTracing['persistStart']>;
+
 /** Hard-state records (commit index only) buffered without a sync before they are written out. */
 const WAL_UNSYNCED_BUFFER_BYTES_MAX = 64 * 1024;
 const REQUEST_TIMEOUT_MS = 7_000;
@@ -288,12 +291,6 @@ export class FlotillaNode {
     }, this.config.heartbeatIntervalMs * slowdown);
   }
 
-  /** Group commit: one fsync for everything this Ready wrote. */
-  private syncStore(): void {
-    this.hooks?.beforeFsync();
-    this.observability.metrics.fsyncSeconds.observe(this.store.sync() / 1000);
-  }
-
   /** Replicates `request`; resolves with its result once applied on this member. */
   propose(request: ServerRequest): Promise<ApplyResult> {
     if (this.stopping) return Promise.reject(stopped());
@@ -426,44 +423,83 @@ export class FlotillaNode {
     });
   }
 
+  /**
+   * The Ready loop: persist, send, apply, advance. A Ready that needs an fsync is finished in
+   * the fsync's callback: the fsync runs on a worker thread while this thread keeps reading
+   * requests and peer messages, which Raft collects for the next Ready (a natural group commit).
+   * No message leaves between ready() and advance() except this Ready's own, so followers never
+   * learn a commit index covering entries the leader has not yet made durable.
+   */
   private runReadyLoop(): void {
-    while (!this.stopping && this.raw.hasReady()) {
+    while (!this.stopping && this.persisting === null && this.raw.hasReady()) {
       const rd = this.raw.ready();
       if (rd.softState !== null) this.onSoftState(rd.softState.leader, rd.softState.role);
       for (const m of rd.messages) this.send(m);
       if (rd.snapshot !== null) this.installSnapshot(rd.snapshot);
+      let persistSpans: PersistSpans = null;
       if (rd.hardState !== null || rd.entries.length > 0) {
-        const persistSpans = this.proposalTracing?.persistStart(rd.entries, this.isLeader()) ?? null;
+        persistSpans = this.proposalTracing?.persistStart(rd.entries, this.isLeader()) ?? null;
         this.store.save(rd.hardState, rd.entries);
         if (rd.mustSync) {
-          // The leader's appends leave before its fsync blocks: followers persist in parallel.
+          // The leader's appends leave before its fsync: followers persist in parallel.
           if (rd.messages.length > 0) this.transport.flush();
-          this.syncStore();
-        } else if (this.store.wal.bufferedBytes() >= WAL_UNSYNCED_BUFFER_BYTES_MAX) {
-          this.store.wal.flushBuffered();
+          this.persistAsync(rd, persistSpans);
+          return;
         }
         // A commit-index-only change stays buffered until the next fsync writes it: losing it in
         // a crash is harmless (the leader tells the commit index again), and skipping the write
         // keeps a syscall off the path between a quorum's acknowledgement and the client's answer.
-        this.proposalTracing?.persistEnd(persistSpans);
-        if (rd.entries.length > 0 && this.isLeader()) {
-          this.observability.lagClock.appended(rd.entries[rd.entries.length - 1].index, performance.now());
-        }
+        if (this.store.wal.bufferedBytes() >= WAL_UNSYNCED_BUFFER_BYTES_MAX) this.store.wal.flushBuffered();
       }
-      for (const m of rd.messagesAfterPersist) this.transport.send(m);
-      if (rd.committedEntries.length > 0) {
-        const applySpans = this.proposalTracing?.applyStart(rd.committedEntries) ?? null;
-        this.apply(rd.committedEntries);
-        this.proposalTracing?.applyEnd(applySpans);
-        this.observability.metrics.proposalsCommitted.inc(rd.committedEntries.length);
-      }
-      for (const state of rd.readStates)
-        this.finishRead(new TextDecoder().decode(state.context), state.index);
-      for (const refusal of rd.refusals) this.onRefusal(refusal);
-      this.raw.advance(rd);
-      this.maybeSnapshot();
+      this.finishReady(rd, persistSpans);
     }
     this.maybePublish();
+  }
+
+  /** The fsync of a Ready in flight; null when none. stop() waits for it. */
+  private persisting: Promise<void> | null = null;
+  /** WAL work that waited for the fsync in flight (recording a compaction snapshot). */
+  private afterPersist: (() => void) | null = null;
+
+  private persistAsync(rd: Ready, persistSpans: PersistSpans): void {
+    this.hooks?.beforeFsync();
+    this.persisting = new Promise<void>((resolve) => {
+      this.store.syncAsync((error, latencyMs) => {
+        this.persisting = null;
+        resolve();
+        const after = this.afterPersist;
+        this.afterPersist = null;
+        // A failed fsync may have dropped dirty pages: nothing written since can be trusted, so
+        // the member stops here, as etcd does (the process exits with the error).
+        if (error !== null) throw error;
+        if (this.stopping) return;
+        after?.();
+        this.observability.metrics.fsyncSeconds.observe(latencyMs / 1000);
+        this.finishReady(rd, persistSpans);
+        this.runReadyLoop();
+      });
+    });
+  }
+
+  /** The rest of a Ready once its entries and hard state are durable. */
+  private finishReady(rd: Ready, persistSpans: PersistSpans): void {
+    if (rd.hardState !== null || rd.entries.length > 0) {
+      this.proposalTracing?.persistEnd(persistSpans);
+      if (rd.entries.length > 0 && this.isLeader()) {
+        this.observability.lagClock.appended(rd.entries[rd.entries.length - 1].index, performance.now());
+      }
+    }
+    for (const m of rd.messagesAfterPersist) this.transport.send(m);
+    if (rd.committedEntries.length > 0) {
+      const applySpans = this.proposalTracing?.applyStart(rd.committedEntries) ?? null;
+      this.apply(rd.committedEntries);
+      this.proposalTracing?.applyEnd(applySpans);
+      this.observability.metrics.proposalsCommitted.inc(rd.committedEntries.length);
+    }
+    for (const state of rd.readStates) this.finishRead(new TextDecoder().decode(state.context), state.index);
+    for (const refusal of rd.refusals) this.onRefusal(refusal);
+    this.raw.advance(rd);
+    this.maybeSnapshot();
   }
 
   private onSoftState(leader: NodeId, role: Role): void {
@@ -689,7 +725,7 @@ export class FlotillaNode {
    * the database is synced to disk first, so it holds at least everything the dropped log did.
    */
   private maybeSnapshot(): void {
-    if (this.snapshotSync !== null) return;
+    if (this.snapshotSync !== null || this.afterPersist !== null) return;
     const applied = this.raw.raft.log.applied;
     if (applied - this.store.snapshot().metadata.index < this.config.snapshotCount) return;
     const metadata = {
@@ -706,14 +742,19 @@ export class FlotillaNode {
     this.snapshotSync = this.mvcc.syncToDisk().then(
       () => {
         this.snapshotSync = null;
-        // A snapshot installed from the leader meanwhile may already be past this one.
-        if (this.stopping || metadata.index <= this.store.snapshot().metadata.index) return;
-        this.store.createSnapshot(metadata, data);
-        this.store.compact(
-          Math.max(this.store.firstIndex(), metadata.index - this.config.snapshotCatchUpEntries),
-        );
-        this.store.sync();
-        this.store.releaseSegments();
+        const record = () => {
+          // A snapshot installed from the leader meanwhile may already be past this one.
+          if (this.stopping || metadata.index <= this.store.snapshot().metadata.index) return;
+          this.store.createSnapshot(metadata, data);
+          this.store.compact(
+            Math.max(this.store.firstIndex(), metadata.index - this.config.snapshotCatchUpEntries),
+          );
+          this.store.sync();
+          this.store.releaseSegments();
+        };
+        // The WAL must not be written while a Ready's fsync is in flight: record it right after.
+        if (this.persisting === null) record();
+        else this.afterPersist = record;
       },
       (error: unknown) => {
         this.snapshotSync = null;
@@ -866,6 +907,7 @@ export class FlotillaNode {
     for (const waiter of this.readQueue) waiter.reject(stopped());
     for (const { waiter } of this.appliedWaiters) waiter.reject(stopped());
     await this.transport.close();
+    await this.persisting;
     await this.snapshotSync;
     this.store.close();
     await this.mvcc.close();

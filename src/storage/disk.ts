@@ -19,6 +19,11 @@ export interface DiskFile {
   read(offsetBytes: number, lengthBytes: number): Uint8Array;
   /** Makes every write so far durable. Returns the fsync latency in (real or simulated) ms. */
   sync(): number;
+  /**
+   * The same on a worker thread, so the caller's event loop keeps serving while the disk syncs.
+   * Optional: a disk without it is synced with sync().
+   */
+  syncAsync?(done: (error: Error | null, latencyMs: number) => void): void;
   /** Cuts or extends the file; durable after the next `sync()`. */
   truncate(sizeBytes: number): void;
   close(): void;
@@ -140,6 +145,11 @@ class NodeFile implements DiskFile {
     // fdatasync: flushes data and the size change, skipping timestamps we never read.
     fs.fdatasyncSync(this.fd);
     return performance.now() - start;
+  }
+
+  syncAsync(done: (error: Error | null, latencyMs: number) => void): void {
+    const start = performance.now();
+    fs.fdatasync(this.fd, (error) => done(error, performance.now() - start));
   }
 
   truncate(sizeBytes: number): void {

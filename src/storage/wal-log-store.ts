@@ -112,6 +112,11 @@ export class WalLogStore implements LogStore {
     return this.wal.sync();
   }
 
+  /** sync() with the fsync off the event loop (see Wal.syncAsync). */
+  syncAsync(done: (error: Error | null, latencyMs: number) => void): void {
+    this.wal.syncAsync(done);
+  }
+
   /**
    * Installs a snapshot received from the leader: saves the file durably, then records in the
    * WAL that the log now starts after it (replacing the log), and syncs.

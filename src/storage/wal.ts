@@ -277,6 +277,45 @@ export class Wal {
     this.checkUsable();
     if (!this.flushedUnsynced) return 0;
     const latencyMs = this.guard(() => this.file.sync());
+    this.afterSync(latencyMs);
+    return latencyMs;
+  }
+
+  /**
+   * `sync()` with the fsync on a worker thread (when the disk can): `done` runs once the batch
+   * is durable. Until then the caller must not write to or sync this WAL.
+   */
+  syncAsync(done: (error: WalFailedError | null, latencyMs: number) => void): void {
+    this.flushBuffered();
+    const file = this.file;
+    if (!this.flushedUnsynced || file.syncAsync === undefined) {
+      let latencyMs: number;
+      try {
+        latencyMs = this.syncFlushed();
+      } catch (error) {
+        done(error as WalFailedError, 0);
+        return;
+      }
+      done(null, latencyMs);
+      return;
+    }
+    file.syncAsync((error, latencyMs) => {
+      if (error !== null) {
+        this.failure = error;
+        done(new WalFailedError(error), 0);
+        return;
+      }
+      try {
+        this.afterSync(latencyMs);
+      } catch (failure) {
+        done(failure as WalFailedError, 0);
+        return;
+      }
+      done(null, latencyMs);
+    });
+  }
+
+  private afterSync(latencyMs: number): void {
     this.flushedUnsynced = false;
     this.stats.fsyncs++;
     this.stats.batches++;
@@ -286,7 +325,6 @@ export class Wal {
     if (this.file.size() >= this.options.segmentBytesMax) {
       this.guard(() => this.createSegment(this.segments[this.segments.length - 1].sequence + 1));
     }
-    return latencyMs;
   }
 
   /**
