@@ -441,8 +441,8 @@ export class FlotillaNode {
         persistSpans = this.proposalTracing?.persistStart(rd.entries, this.isLeader()) ?? null;
         this.store.save(rd.hardState, rd.entries);
         if (rd.mustSync) {
-          // The leader's appends leave before its fsync: followers persist in parallel.
-          if (rd.messages.length > 0) this.transport.flush();
+          // The leader's appends leave at the end of this turn, while its fsync runs on a worker
+          // thread: followers persist in parallel (one socket write per peer per turn).
           this.persistAsync(rd, persistSpans);
           return;
         }

@@ -17,7 +17,7 @@ import {
   type MvccEvent,
 } from '../mvcc/index.js';
 import { assert } from '../raft/assert.js';
-import type { HeaderFields } from './messages.js';
+import { type EventMessage, eventMessage, type HeaderFields } from './messages.js';
 import { WatchStream } from './stream.js';
 import type { Watcher } from './watcher.js';
 
@@ -282,6 +282,23 @@ export class WatchHub {
    * sendLoop, a create event (a put whose create revision is its mod revision) has none — even
    * when a txn deleted the key and created it again in one revision.
    */
+  /**
+   * The event as a WatchResponse event, built once per event (and per prev_kv choice) however
+   * many watchers it goes to: the gRPC layer also caches its encoded bytes by this object.
+   */
+  eventMessageOf(event: MvccEvent, withPrevKv: boolean): EventMessage {
+    const cache = withPrevKv ? this.eventMessagesWithPrev : this.eventMessages;
+    let message = cache.get(event);
+    if (message === undefined) {
+      message = eventMessage(event, withPrevKv ? this.prevKvOf(event) : undefined);
+      cache.set(event, message);
+    }
+    return message;
+  }
+
+  private readonly eventMessages = new WeakMap<MvccEvent, EventMessage>();
+  private readonly eventMessagesWithPrev = new WeakMap<MvccEvent, EventMessage>();
+
   prevKvOf(event: MvccEvent): KeyValue | undefined {
     if (event.type === EventType.PUT && event.kv.createRevision === event.kv.modRevision) return undefined;
     if (event.prevKv !== undefined) return event.prevKv;

@@ -12,7 +12,6 @@ import { fragmentResponse } from './fragment.js';
 import type { WatchHub } from './hub.js';
 import {
   type EventMessage,
-  eventMessage,
   parseWatchRequest,
   type WatchCreate,
   type WatchResponseMessage,
@@ -121,7 +120,7 @@ export class WatchStream implements WatcherOwner {
 
   sendEvents(watcher: Watcher, events: readonly MvccEvent[], headerRevision: number): void {
     const messages: EventMessage[] = events.map((event) =>
-      eventMessage(event, watcher.create.prevKv ? this.hub.prevKvOf(event) : undefined),
+      this.hub.eventMessageOf(event, watcher.create.prevKv),
     );
     const response = this.response(headerRevision, watcher.id, { events: messages });
     const pieces = watcher.create.fragment

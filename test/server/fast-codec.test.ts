@@ -1,14 +1,20 @@
-// The hand-written PutResponse/RangeResponse encoders write exactly protobufjs's bytes, for any
+// The hand-written PutResponse/RangeResponse/WatchResponse encoders write exactly protobufjs's bytes, for any
 // header ids (including 64-bit ids above 2^63), revisions, key-values and counts.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { encodePutResponse, encodeRangeResponse } from '../../src/server/api/fast-codec.js';
+import {
+  encodePutResponse,
+  encodeRangeResponse,
+  encodeWatchResponse,
+} from '../../src/server/api/fast-codec.js';
 import { loadServices } from '../../src/server/api/grpc.js';
 
 const RUNS = 500;
-const kv = loadServices().KV;
+const services = loadServices();
+const kv = services.KV;
+const watch = services.Watch;
 
 const uint64 = fc.oneof(
   fc.constant('0'),
@@ -47,6 +53,44 @@ test('encodeRangeResponse writes the bytes protobufjs writes, also past its firs
       const response = { header: h, kvs, more, count };
       assert.deepEqual(encodeRangeResponse(response), kv.Range.responseSerialize(response));
     }),
+    { numRuns: RUNS },
+  );
+});
+
+const event = fc.record({
+  type: fc.constantFrom(0, 1),
+  kv: keyValue,
+  prev_kv: fc.option(keyValue, { nil: null }),
+});
+
+test('encodeWatchResponse writes the bytes protobufjs writes, with cached event bytes reused', () => {
+  fc.assert(
+    fc.property(
+      header,
+      int64,
+      fc.boolean(),
+      fc.boolean(),
+      int64,
+      fc.string(),
+      fc.boolean(),
+      fc.array(event, { maxLength: 8 }),
+      (h, watchId, created, canceled, compactRevision, reason, fragment, events) => {
+        const response = {
+          header: h,
+          watch_id: watchId,
+          created,
+          canceled,
+          compact_revision: compactRevision,
+          cancel_reason: reason,
+          fragment,
+          events,
+        };
+        const expected = watch.Watch.responseSerialize(response);
+        assert.deepEqual(encodeWatchResponse(response), expected);
+        // The second encoding takes every event from the cache: still the same bytes.
+        assert.deepEqual(encodeWatchResponse(response), expected);
+      },
+    ),
     { numRuns: RUNS },
   );
 });

@@ -11,7 +11,7 @@ import { clusterService } from './cluster.js';
 import type { HeaderSource, ProtoObject } from './convert.js';
 import { electionService, observeLeader } from './election.js';
 import { toServiceError } from './errors.js';
-import { encodePutResponse, encodeRangeResponse } from './fast-codec.js';
+import { encodePutResponse, encodeRangeResponse, encodeWatchResponse } from './fast-codec.js';
 import {
   GrpcServer,
   type ServiceImplementation,
@@ -136,7 +136,10 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
   const headers = headerSource(node);
   const requests = node.observability.requests;
   server.addService(withFastEncoders(services.KV), unary(kvService(node, headers), requests));
-  server.addService(services.Watch, watchService(node));
+  server.addService(
+    { ...services.Watch, Watch: { ...services.Watch.Watch, responseSerialize: encodeWatchResponse } },
+    watchService(node),
+  );
   const proxy = new LeaderProxy(node, services.Lease);
   const lease = leaseService(node, headers, proxy);
   server.addService(services.Lease, {
