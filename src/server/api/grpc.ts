@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { FlotillaNode } from '../node.js';
+import { authService } from './auth.js';
 import { clusterService } from './cluster.js';
 import type { HeaderSource, ProtoObject } from './convert.js';
 import { electionService, observeLeader } from './election.js';
@@ -136,6 +137,7 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
     },
   });
   server.addService(services.Cluster, unary(clusterService(node, headers)));
+  server.addService(services.Auth, unary(authService()));
   server.addService(services.Maintenance, {
     ...unary(maintenanceService(node, headers)),
     Snapshot: snapshotStream(node, headers),
