@@ -91,6 +91,17 @@ async function route(
   if (matched === 'not-api') return sendPlainText(response, 404, '404 page not found');
   if (matched === 'unknown') return sendPlainText(response, 404, 'Not Found');
   if (request.method !== 'POST') return sendPlainText(response, 405, 'Method Not Allowed');
+  return serveMethod(options, matched, maxBodyBytes, request, response);
+}
+
+/** A POST to a gateway path: the body decoded and handed to the gRPC method's implementation. */
+async function serveMethod(
+  options: GatewayOptions,
+  matched: Route,
+  maxBodyBytes: number,
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+): Promise<void> {
   const method = options.lookup(matched.grpcPath);
   if (method === undefined) return refuseUnimplemented(matched, maxBodyBytes, request, response);
   const codec = new MessageCodec(matched, method.definition, options.maxRequestBytes);
