@@ -42,7 +42,8 @@ async function changeMembership(node: FlotillaNode, change: ConfChange): Promise
 }
 
 export function clusterService(node: FlotillaNode, headers: HeaderSource) {
-  const header = () => headers.header(node.mvcc.currentRevision());
+  // etcd's ClusterServer.header() fills cluster id, member id and term, but no revision.
+  const header = () => headers.header(0);
   const list = () => node.members.list().map(memberProto);
   return {
     async MemberList(): Promise<ProtoObject> {

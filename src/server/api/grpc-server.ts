@@ -12,11 +12,14 @@
 // streaming `(call)` with write/end/destroy and data/end/cancelled/close/drain events.
 
 import { EventEmitter } from 'node:events';
+import http from 'node:http';
 import http2 from 'node:http2';
+import type net from 'node:net';
 import type { Socket } from 'node:net';
 import zlib from 'node:zlib';
 import type { MethodDefinition, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
 import { Status } from './errors.js';
+import { createSniffingListener } from './protocol-sniffer.js';
 
 const MESSAGE_PREFIX_BYTES = 5;
 const { HTTP2_HEADER_PATH, HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants;
@@ -54,10 +57,17 @@ export type UnaryImplementation = (call: UnaryCall, callback: UnaryCallback) => 
 export type StreamImplementation = (call: StreamCall) => void;
 export type ServiceImplementation = Record<string, UnaryImplementation | StreamImplementation>;
 
-interface Method {
+/** A registered method: its grpc-js definition (codecs, streaming kind) and implementation. */
+export interface Method {
   readonly definition: MethodDefinition<unknown, unknown>;
   readonly implementation: UnaryImplementation | StreamImplementation;
 }
+
+/** Serves the HTTP/1.1 requests that arrive on the client port (etcd's JSON gateway). */
+export type HttpHandler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
+
+/** How long an HTTP/1.1 connection may sit idle between requests before the server closes it. */
+const HTTP_IDLE_TIMEOUT_MS = 10 * 60_000;
 
 export interface GrpcServerOptions {
   /** Largest request message accepted; larger ones get RESOURCE_EXHAUSTED, as in grpc-js. */
@@ -66,7 +76,8 @@ export interface GrpcServerOptions {
 
 export class GrpcServer {
   private readonly methods = new Map<string, Method>();
-  private readonly servers: http2.Http2Server[] = [];
+  private readonly listeners: net.Server[] = [];
+  private readonly httpServers: http.Server[] = [];
   private readonly sessions = new Set<http2.ServerHttp2Session>();
 
   constructor(private readonly options: GrpcServerOptions) {}
@@ -79,8 +90,16 @@ export class GrpcServer {
     }
   }
 
-  /** Listens on host:port (0 for any free port); resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
+  /** The method registered under a gRPC path ("/etcdserverpb.KV/Range"), if any. */
+  lookup(path: string): Method | undefined {
+    return this.methods.get(path);
+  }
+
+  /**
+   * Listens on host:port (0 for any free port); resolves with the bound port. With an
+   * `httpHandler`, HTTP/1.1 connections on the same port go to it (see protocol-sniffer.ts).
+   */
+  listen(host: string, port: number, httpHandler?: HttpHandler): Promise<number> {
     const server = http2.createServer();
     // Responses are small writes; Nagle's algorithm would hold one back behind an unacknowledged one.
     server.on('connection', (socket: Socket) => socket.setNoDelay(true));
@@ -90,25 +109,36 @@ export class GrpcServer {
       session.on('error', () => undefined); // a client vanishing is not the server's error
     });
     server.on('stream', (stream, headers) => this.onStream(stream, headers));
-    this.servers.push(server);
+    const listener = httpHandler === undefined ? server : this.sniffingListener(server, httpHandler);
+    this.listeners.push(listener);
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve((server.address() as { port: number }).port);
+      listener.once('error', reject);
+      listener.listen(port, host, () => {
+        listener.off('error', reject);
+        resolve((listener.address() as { port: number }).port);
       });
     });
   }
 
+  private sniffingListener(http2Server: http2.Http2Server, httpHandler: HttpHandler): net.Server {
+    // No request timeout: a watch's request body may stay open for as long as the watch does.
+    const httpServer = http.createServer({ requestTimeout: 0 }, httpHandler);
+    httpServer.keepAliveTimeout = HTTP_IDLE_TIMEOUT_MS;
+    this.httpServers.push(httpServer);
+    return createSniffingListener(http2Server, httpServer);
+  }
+
   /** Stops accepting connections; resolves once every open connection has closed. */
   async shutdown(graceMs: number): Promise<void> {
-    const closed = this.servers.map(
-      (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+    const closed = this.listeners.map(
+      (listener) => new Promise<void>((resolve) => listener.close(() => resolve())),
     );
     for (const session of this.sessions) session.close();
+    for (const server of this.httpServers) server.closeIdleConnections();
     // Streams (watches) would hold a graceful close open forever: force after a bound.
     const force = setTimeout(() => {
       for (const session of this.sessions) session.destroy();
+      for (const server of this.httpServers) server.closeAllConnections();
     }, graceMs);
     force.unref();
     await Promise.all(closed);
@@ -133,7 +163,7 @@ export class GrpcServer {
     }
     const reader = new MessageReader(this.options.maxReceiveMessageBytes, headers['grpc-encoding']);
     if (method.definition.requestStream) {
-      const call = new StreamCall(stream, headers, method.definition, undefined);
+      const call = new Http2StreamCall(stream, headers, method.definition, undefined);
       readMessages(stream, reader, method.definition, call);
       (method.implementation as StreamImplementation)(call);
       return;
@@ -141,7 +171,7 @@ export class GrpcServer {
     readSingleMessage(stream, reader, method.definition, (request) => {
       if (method.definition.responseStream) {
         (method.implementation as StreamImplementation)(
-          new StreamCall(stream, headers, method.definition, request),
+          new Http2StreamCall(stream, headers, method.definition, request),
         );
       } else {
         callUnary(stream, headers, method, request);
@@ -243,7 +273,7 @@ function readMessages(
   stream: http2.ServerHttp2Stream,
   reader: MessageReader,
   definition: MethodDefinition<unknown, unknown>,
-  call: StreamCall,
+  call: Http2StreamCall,
 ): void {
   const messages: Buffer[] = [];
   stream.on('data', (chunk: Buffer) => {
@@ -330,8 +360,20 @@ class MessageReader {
  * A streaming call, with the subset of grpc-js's ServerDuplexStream the services use: write()
  * returns false when the client reads slowly ('drain' follows), end() finishes with OK,
  * destroy(status) finishes with an error; 'cancelled' when the client goes away first.
+ * Requests arrive as 'data' events and the client's half-close as 'end'.
  */
-export class StreamCall extends EventEmitter {
+export interface StreamCall extends EventEmitter {
+  readonly request: unknown;
+  readonly metadata: RequestMetadata;
+  readonly cancelled: boolean;
+  readonly peer: string;
+  write(message: unknown): boolean;
+  end(): void;
+  destroy(error: StatusError): void;
+}
+
+/** A StreamCall on an HTTP/2 stream, speaking gRPC's framing. */
+class Http2StreamCall extends EventEmitter implements StreamCall {
   private finished = false;
   cancelled = false;
   readonly metadata: RequestMetadata;

@@ -6,7 +6,11 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { RequestObserver } from '../../observability/requests.js';
+import { createGateway } from '../gateway/gateway.js';
+import { memberHealthy } from '../gateway/health.js';
+import { loadRoutes } from '../gateway/routes.js';
 import type { FlotillaNode } from '../node.js';
+import { authService } from './auth.js';
 import { clusterService } from './cluster.js';
 import type { HeaderSource, ProtoObject } from './convert.js';
 import { electionService, observeLeader } from './election.js';
@@ -22,10 +26,11 @@ import { kvService } from './kv.js';
 import { LeaderProxy } from './leader-proxy.js';
 import { leaseService } from './lease.js';
 import { lockService } from './lock.js';
-import { maintenanceService, snapshotStream } from './maintenance.js';
+import { ETCD_API_VERSION, maintenanceService, snapshotStream } from './maintenance.js';
 import { watchService } from './watch.js';
 
 const PROTO_DIR = fileURLToPath(new URL('../../../../proto/', import.meta.url));
+const PROTO_FILES: readonly string[] = ['rpc.proto', 'v3lock.proto', 'v3election.proto'];
 
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
@@ -43,7 +48,7 @@ type ServiceDefinitions = Record<string, grpc.ServiceDefinition>;
 
 export function loadServices(): ServiceDefinitions {
   const definition = protoLoader.loadSync(
-    ['rpc.proto', 'v3lock.proto', 'v3election.proto'].map((file) => `${PROTO_DIR}${file}`),
+    PROTO_FILES.map((file) => `${PROTO_DIR}${file}`),
     PROTO_LOADER_OPTIONS,
   );
   const loaded = grpc.loadPackageDefinition(definition) as unknown as Record<
@@ -132,7 +137,8 @@ export interface ClientServer {
 export async function startClientServer(node: FlotillaNode): Promise<ClientServer> {
   const services = loadServices();
   // etcd accepts requests up to max-request-bytes plus gRPC framing overhead.
-  const server = new GrpcServer({ maxReceiveMessageBytes: node.config.maxRequestBytes + 512 * 1024 });
+  const maxReceiveMessageBytes = node.config.maxRequestBytes + 512 * 1024;
+  const server = new GrpcServer({ maxReceiveMessageBytes });
   const headers = headerSource(node);
   const requests = node.observability.requests;
   server.addService(withFastEncoders(services.KV), unary(kvService(node, headers), requests));
@@ -163,15 +169,24 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
     },
   });
   server.addService(services.Cluster, unary(clusterService(node, headers), requests));
+  server.addService(services.Auth, unary(authService(), requests));
   server.addService(services.Maintenance, {
     ...unary(maintenanceService(node, headers), requests),
     Snapshot: snapshotStream(node, headers),
+  });
+  // etcd's JSON gateway on the same port, answered by the methods registered above.
+  const gateway = createGateway({
+    routes: loadRoutes(PROTO_DIR, PROTO_FILES),
+    lookup: (path) => server.lookup(path),
+    maxRequestBytes: maxReceiveMessageBytes,
+    version: { server: ETCD_API_VERSION, cluster: ETCD_API_VERSION },
+    healthy: () => memberHealthy(node),
   });
   const ports: number[] = [];
   for (const url of node.config.listenClientUrls) {
     // URL keeps IPv6 hosts in brackets; listen() wants the bare address.
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    ports.push(await server.listen(host, Number(url.port)));
+    ports.push(await server.listen(host, Number(url.port), gateway));
   }
   return {
     ports,
