@@ -114,6 +114,9 @@ export class PatroniCluster {
     const log = fs.openSync(member.logFile, 'a');
     member.process = spawn(command, [...prefix, ...(this.runAs ? [PATRONI_BIN] : []), member.configFile], {
       stdio: ['ignore', log, log],
+      // The postgres user may not be able to enter the runner's working directory (a checkout
+      // under a mode-700 temp dir): initdb and postgres fail on an unreadable cwd.
+      cwd: this.root,
       env: { ...process.env, HOME: this.root, LC_ALL: 'C.UTF-8' },
     });
     fs.closeSync(log);
