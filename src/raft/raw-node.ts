@@ -170,7 +170,8 @@ export class RawNode {
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
     const raft = this.raft;
-    raft.leader?.flushAppends();
+    // A leader's pending broadcast (leader.flushAppends) always comes with new unstable entries
+    // or a changed commit index, both checked below: no need to flush in a query.
     const soft = this.softState();
     const hard = raft.hardState();
     return (

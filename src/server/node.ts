@@ -61,6 +61,10 @@ import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
 import { TestHooks } from './test-hooks.js';
 
 /** How long a client waits for its write to apply or its read index before "request timed out". */
+/** Read-index contexts are text ("<member hex>:<sequence>"); one codec pair for all of them. */
+const TEXT_ENCODER = new TextEncoder();
+const TEXT_DECODER = new TextDecoder();
+
 /** Trace spans of one Ready's persist step (null when tracing is off). */
 type PersistSpans = ReturnType<ProposalTracing['persistStart']>;
 
@@ -383,7 +387,7 @@ export class FlotillaNode {
     // context alone (as etcd does), so two members' "read 5" would be taken for one request.
     const context = `${this.memberId.toString(16)}:${++this.readSequence}`;
     try {
-      this.raw.readIndex(new TextEncoder().encode(context));
+      this.raw.readIndex(TEXT_ENCODER.encode(context));
     } catch (error) {
       const reason = error instanceof ProposalRefusedError ? noLeader() : (error as Error);
       for (const waiter of waiters) waiter.reject(reason);
@@ -496,7 +500,7 @@ export class FlotillaNode {
       this.proposalTracing?.applyEnd(applySpans);
       this.observability.metrics.proposalsCommitted.inc(rd.committedEntries.length);
     }
-    for (const state of rd.readStates) this.finishRead(new TextDecoder().decode(state.context), state.index);
+    for (const state of rd.readStates) this.finishRead(TEXT_DECODER.decode(state.context), state.index);
     for (const refusal of rd.refusals) this.onRefusal(refusal);
     this.raw.advance(rd);
     this.maybeSnapshot();
@@ -548,7 +552,7 @@ export class FlotillaNode {
 
   private onRefusal(refusal: Refusal): void {
     if (refusal.kind === 'read') {
-      this.finishRead(new TextDecoder().decode(refusal.context), noLeader());
+      this.finishRead(TEXT_DECODER.decode(refusal.context), noLeader());
       return;
     }
     if (refusal.context.byteLength === 0) return;

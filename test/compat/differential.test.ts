@@ -9,16 +9,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { diffTargetFromEnv, etcdEndpoint } from '../support/endpoints.js';
+import { positiveIntegerFromEnv } from '../support/env.js';
 import { etcdSkipReason } from '../support/etcd.js';
 import { runWithEndpoints } from './runner.js';
 
-const SEED_COUNT = positiveInteger('FLOTILLA_DIFF_SEEDS', 20);
-const OP_COUNT = positiveInteger('FLOTILLA_DIFF_OPS', 300);
+const SEED_COUNT = positiveIntegerFromEnv('FLOTILLA_DIFF_SEEDS', 20);
+const OP_COUNT = positiveIntegerFromEnv('FLOTILLA_DIFF_OPS', 300);
 /** Seeds run in parallel: each holds two servers; startup dominates, so a little overlap pays. */
 const SEEDS_IN_PARALLEL = 3;
 
 const seeds = process.env.FLOTILLA_DIFF_SEED
-  ? [positiveInteger('FLOTILLA_DIFF_SEED', 1)]
+  ? [positiveIntegerFromEnv('FLOTILLA_DIFF_SEED', 1)]
   : Array.from({ length: SEED_COUNT }, (_, index) => index + 1);
 
 const target = diffTargetFromEnv();
@@ -37,12 +38,3 @@ test(`differential: etcd vs ${target.name}, ${seeds.length} seeds x ${OP_COUNT} 
     ),
   );
 });
-
-function positiveInteger(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}

@@ -9,16 +9,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { etcdEndpoint, flotillaEndpoint, type StartedEndpoint } from '../support/endpoints.js';
+import { positiveIntegerFromEnv } from '../support/env.js';
 import { etcdSkipReason } from '../support/etcd.js';
 import { runGatewaySequence } from './runner.js';
 
-const SEED_COUNT = positiveInteger('FLOTILLA_GATEWAY_DIFF_SEEDS', 6);
-const OP_COUNT = positiveInteger('FLOTILLA_GATEWAY_DIFF_OPS', 200);
+const SEED_COUNT = positiveIntegerFromEnv('FLOTILLA_GATEWAY_DIFF_SEEDS', 6);
+const OP_COUNT = positiveIntegerFromEnv('FLOTILLA_GATEWAY_DIFF_OPS', 200);
 /** Seeds run in parallel; each holds an etcd and a Flotilla. */
 const SEEDS_IN_PARALLEL = 3;
 
 const seeds = process.env.FLOTILLA_GATEWAY_DIFF_SEED
-  ? [positiveInteger('FLOTILLA_GATEWAY_DIFF_SEED', 1)]
+  ? [positiveIntegerFromEnv('FLOTILLA_GATEWAY_DIFF_SEED', 1)]
   : Array.from({ length: SEED_COUNT }, (_, index) => index + 1);
 
 test(`gateway differential: etcd vs flotilla, ${seeds.length} seeds x ${OP_COUNT} requests`, {
@@ -50,12 +51,3 @@ test(`gateway differential: etcd vs flotilla, ${seeds.length} seeds x ${OP_COUNT
     ),
   );
 });
-
-function positiveInteger(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}

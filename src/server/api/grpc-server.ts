@@ -11,15 +11,15 @@
 // exactly as before) and implementations have grpc-js's shapes: unary `(call, callback)`,
 // streaming `(call)` with write/end/destroy and data/end/cancelled/close/drain events.
 
-import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
 import type { Socket } from 'node:net';
 import zlib from 'node:zlib';
-import type { MethodDefinition, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { Status } from './errors.js';
 import { createSniffingListener } from './protocol-sniffer.js';
+import { RequestMetadata, type StatusError, type StreamCall, StreamCallBase } from './stream-call.js';
 
 const MESSAGE_PREFIX_BYTES = 5;
 const { HTTP2_HEADER_PATH, HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants;
@@ -32,19 +32,7 @@ const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = {
 };
 const OK_TRAILERS: http2.OutgoingHttpHeaders = { 'grpc-status': '0' };
 
-export type StatusError = Partial<Pick<ServiceError, 'code' | 'details'>>;
 export type UnaryCallback = (error: StatusError | null, response?: unknown) => void;
-
-/** A call's request metadata (HTTP/2 headers), read the way grpc-js's Metadata is read. */
-export class RequestMetadata {
-  constructor(private readonly headers: http2.IncomingHttpHeaders) {}
-
-  get(key: string): string[] {
-    const value = this.headers[key];
-    if (value === undefined) return [];
-    return Array.isArray(value) ? value : [value];
-  }
-}
 
 /** What a unary implementation gets: the decoded request and whether the client gave up. */
 export interface UnaryCall {
@@ -356,50 +344,15 @@ class MessageReader {
   }
 }
 
-/**
- * A streaming call, with the subset of grpc-js's ServerDuplexStream the services use: write()
- * returns false when the client reads slowly ('drain' follows), end() finishes with OK,
- * destroy(status) finishes with an error; 'cancelled' when the client goes away first.
- * Requests arrive as 'data' events and the client's half-close as 'end'.
- */
-export interface StreamCall extends EventEmitter {
-  readonly request: unknown;
-  readonly metadata: RequestMetadata;
-  readonly cancelled: boolean;
-  readonly peer: string;
-  write(message: unknown): boolean;
-  end(): void;
-  destroy(error: StatusError): void;
-}
-
 /** A StreamCall on an HTTP/2 stream, speaking gRPC's framing. */
-class Http2StreamCall extends EventEmitter implements StreamCall {
-  private finished = false;
-  cancelled = false;
-  readonly metadata: RequestMetadata;
-
+class Http2StreamCall extends StreamCallBase {
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
     headers: http2.IncomingHttpHeaders,
     private readonly definition: MethodDefinition<unknown, unknown>,
-    readonly request: unknown,
+    request: unknown,
   ) {
-    super();
-    this.metadata = new RequestMetadata(headers);
-    stream.on('drain', () => this.emit('drain'));
-    stream.on('close', () => {
-      if (!this.finished) {
-        this.finished = true;
-        this.cancelled = true;
-        this.emit('cancelled');
-      }
-      this.emit('close');
-    });
-  }
-
-  get peer(): string {
-    const socket = this.stream.session?.socket as Socket | undefined;
-    return socket?.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort}`;
+    super(stream, () => stream.session?.socket as Socket | undefined, headers, request);
   }
 
   write(message: unknown): boolean {
@@ -409,8 +362,7 @@ class Http2StreamCall extends EventEmitter implements StreamCall {
   }
 
   end(): void {
-    if (this.finished) return;
-    this.finished = true;
+    if (!this.finish()) return;
     if (this.stream.headersSent) {
       this.stream.once('wantTrailers', () => this.stream.sendTrailers(OK_TRAILERS));
       this.stream.end();
@@ -420,8 +372,6 @@ class Http2StreamCall extends EventEmitter implements StreamCall {
   }
 
   destroy(error: StatusError): void {
-    if (this.finished) return;
-    this.finished = true;
-    sendStatus(this.stream, error);
+    if (this.finish()) sendStatus(this.stream, error);
   }
 }

@@ -16,17 +16,13 @@ import type { HeaderSource, ProtoObject } from './convert.js';
 import { electionService, observeLeader } from './election.js';
 import { toServiceError } from './errors.js';
 import { encodePutResponse, encodeRangeResponse, encodeWatchResponse } from './fast-codec.js';
-import {
-  GrpcServer,
-  type ServiceImplementation,
-  type StreamCall,
-  type UnaryImplementation,
-} from './grpc-server.js';
+import { GrpcServer, type ServiceImplementation, type UnaryImplementation } from './grpc-server.js';
 import { kvService } from './kv.js';
 import { LeaderProxy } from './leader-proxy.js';
 import { leaseService } from './lease.js';
 import { lockService } from './lock.js';
 import { ETCD_API_VERSION, maintenanceService, snapshotStream } from './maintenance.js';
+import type { StreamCall } from './stream-call.js';
 import { watchService } from './watch.js';
 
 const PROTO_DIR = fileURLToPath(new URL('../../../../proto/', import.meta.url));
@@ -116,13 +112,16 @@ export function headerSource(node: FlotillaNode): HeaderSource {
   };
 }
 
-/** KV with the hand-written encoders for its hottest responses (fast-codec.ts). */
-function withFastEncoders(kv: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  return {
-    ...kv,
-    Put: { ...kv.Put, responseSerialize: encodePutResponse },
-    Range: { ...kv.Range, responseSerialize: encodeRangeResponse },
-  };
+/** `service` with hand-written response encoders (fast-codec.ts) for some of its methods. */
+function withEncoders(
+  service: grpc.ServiceDefinition,
+  encoders: Record<string, (response: unknown) => Buffer>,
+): grpc.ServiceDefinition {
+  const replaced = Object.entries(encoders).map(([method, responseSerialize]) => [
+    method,
+    { ...service[method], responseSerialize },
+  ]);
+  return { ...service, ...Object.fromEntries(replaced) };
 }
 
 /** How long a stopping server waits for open streams (watches) before closing them. */
@@ -141,11 +140,9 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
   const server = new GrpcServer({ maxReceiveMessageBytes });
   const headers = headerSource(node);
   const requests = node.observability.requests;
-  server.addService(withFastEncoders(services.KV), unary(kvService(node, headers), requests));
-  server.addService(
-    { ...services.Watch, Watch: { ...services.Watch.Watch, responseSerialize: encodeWatchResponse } },
-    watchService(node),
-  );
+  const kv = withEncoders(services.KV, { Put: encodePutResponse, Range: encodeRangeResponse });
+  server.addService(kv, unary(kvService(node, headers), requests));
+  server.addService(withEncoders(services.Watch, { Watch: encodeWatchResponse }), watchService(node));
   const proxy = new LeaderProxy(node, services.Lease);
   const lease = leaseService(node, headers, proxy);
   server.addService(services.Lease, {

@@ -5,8 +5,8 @@ import { LeaseNotFoundError } from '../../mvcc/errors.js';
 import type { FlotillaNode } from '../node.js';
 import { type HeaderSource, int64Id, type ProtoObject } from './convert.js';
 import { toServiceError } from './errors.js';
-import type { StreamCall } from './grpc-server.js';
 import type { LeaderProxy } from './leader-proxy.js';
+import type { StreamCall } from './stream-call.js';
 
 /** Storage a lease grant may take, for the quota check. */
 const LEASE_GRANT_COST_BYTES = 64;

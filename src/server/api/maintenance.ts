@@ -4,7 +4,7 @@ import { sealBackup } from '../backup.js';
 import type { FlotillaNode } from '../node.js';
 import { type HeaderSource, int64, int64Id, type ProtoObject } from './convert.js';
 import { GrpcError, Status } from './errors.js';
-import type { StreamCall } from './grpc-server.js';
+import type { StreamCall } from './stream-call.js';
 
 /** Bytes per SnapshotResponse message. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;

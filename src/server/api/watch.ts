@@ -3,7 +3,7 @@
 
 import type { FlotillaNode } from '../node.js';
 import { toServiceError } from './errors.js';
-import type { StreamCall } from './grpc-server.js';
+import type { StreamCall } from './stream-call.js';
 
 export function watchService(node: FlotillaNode) {
   return {

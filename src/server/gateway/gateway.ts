@@ -7,14 +7,8 @@
 import type http from 'node:http';
 import type { ProtoObject } from '../api/convert.js';
 import { GrpcError, Status } from '../api/errors.js';
-import {
-  type HttpHandler,
-  type Method,
-  RequestMetadata,
-  type StatusError,
-  type StreamImplementation,
-  type UnaryImplementation,
-} from '../api/grpc-server.js';
+import type { HttpHandler, Method, StreamImplementation, UnaryImplementation } from '../api/grpc-server.js';
+import { RequestMetadata, type StatusError } from '../api/stream-call.js';
 import { serveBidiStream } from './bidi-stream.js';
 import { readValue } from './go-json.js';
 import { errorBody, httpStatusFor, sendPlainText } from './http-errors.js';

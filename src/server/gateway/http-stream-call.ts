@@ -4,11 +4,10 @@
 // stream with one `{"error":{...}}` object. The status line and headers leave with the first of
 // these (a stream that never answers never sends them, as in etcd).
 
-import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import { Status } from '../api/errors.js';
-import { RequestMetadata, type StatusError, type StreamCall } from '../api/grpc-server.js';
+import { type StatusError, StreamCallBase } from '../api/stream-call.js';
 import { httpStatusFor, streamErrorChunk } from './http-errors.js';
 
 /** Headers of a streamed answer; grpc-gateway forwards the gRPC server's content type too. */
@@ -17,34 +16,15 @@ export const STREAM_HEADERS: http.OutgoingHttpHeaders = {
   'Grpc-Metadata-Content-Type': 'application/grpc',
 };
 
-export class HttpStreamCall extends EventEmitter implements StreamCall {
-  cancelled = false;
-  readonly metadata: RequestMetadata;
-  private finished = false;
-
+export class HttpStreamCall extends StreamCallBase {
   constructor(
     private readonly response: http.ServerResponse,
     headers: http2.IncomingHttpHeaders,
-    readonly request: unknown,
+    request: unknown,
     /** A response message as the JSON text of its `result`. */
     private readonly encode: (message: unknown) => string,
   ) {
-    super();
-    this.metadata = new RequestMetadata(headers);
-    response.on('drain', () => this.emit('drain'));
-    response.on('close', () => {
-      if (!this.finished) {
-        this.finished = true;
-        this.cancelled = true;
-        this.emit('cancelled');
-      }
-      this.emit('close');
-    });
-  }
-
-  get peer(): string {
-    const socket = this.response.socket;
-    return socket?.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort}`;
+    super(response, () => response.socket, headers, request);
   }
 
   write(message: unknown): boolean {
@@ -61,15 +41,13 @@ export class HttpStreamCall extends EventEmitter implements StreamCall {
   }
 
   end(): void {
-    if (this.finished) return;
-    this.finished = true;
+    if (!this.finish()) return;
     if (!this.response.headersSent) this.response.writeHead(200, STREAM_HEADERS);
     this.response.end();
   }
 
   destroy(error: StatusError): void {
-    if (this.finished) return;
-    this.finished = true;
+    if (!this.finish()) return;
     const code = error.code ?? Status.UNKNOWN;
     if (!this.response.headersSent) this.response.writeHead(httpStatusFor(code), STREAM_HEADERS);
     this.response.end(streamErrorChunk({ code, message: error.details ?? '' }));
