@@ -53,6 +53,17 @@ export function probeCluster(
         fail(error as Error);
       }
     });
-    socket.on('close', () => reject(new Error(`${host}:${port} closed without answering`)));
+    socket.on('close', () => reject(new Error(closedWithoutAnswer(host, port, secureWith !== null))));
   });
+}
+
+function closedWithoutAnswer(host: string, port: number, secure: boolean): string {
+  if (!secure) return `${host}:${port} closed without answering`;
+  // With TLS 1.3 a listener that refuses our certificate does so after our side of the handshake
+  // is done: all we see is the close. The listener's log names the reason.
+  return (
+    `${host}:${port} closed the TLS connection without answering: it may have refused this ` +
+    "member's certificate (--peer-cert-file must be signed by the CA in its --peer-trusted-ca-file; " +
+    'its log says why)'
+  );
 }
