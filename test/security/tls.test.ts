@@ -23,6 +23,8 @@ const ETCDCTL = process.env.FLOTILLA_ETCDCTL_BIN ?? '/usr/bin/etcdctl';
 const CURL = process.env.FLOTILLA_CURL_BIN ?? '/usr/bin/curl';
 const missing = [ETCDCTL, CURL, OPENSSL].filter((bin) => !existsSync(bin));
 const skip = missing.length === 0 ? false : process.env.CI ? false : `${missing.join(', ')} not installed`;
+/** Discovery tries each member for at most 3 s; a refused one answers at once. */
+const ROGUE_GIVES_UP_WITHIN_MS = 30_000;
 /** etcdctl gives up on a refused endpoint after this; the refusal itself is immediate. */
 const REFUSED_CLIENT_TIMEOUT = ['--dial-timeout=2s', '--command-timeout=3s'];
 
@@ -191,7 +193,7 @@ describe('TLS and mutual TLS on a three-member cluster', { skip }, () => {
     cluster.spawn(rogueIndex, 'existing');
     const rogue = cluster.members[rogueIndex];
     // It trusts the cluster's CA, so the refusal is the cluster's: its certificate is not ours.
-    const code = await rogue.exited;
+    const code = await exitedWithin(rogue.exited, ROGUE_GIVES_UP_WITHIN_MS);
     rogue.process = null;
     assert.notEqual(code, 0, rogue.output);
     assert.match(
@@ -227,4 +229,13 @@ async function indexWhere(
     }
   }
   throw new Error('no member matches');
+}
+
+/** The exit code, or a failure (not a hang) if the process is still running after `timeoutMs`. */
+function exitedWithin(exited: Promise<number | null>, timeoutMs: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([exited, timeout]).finally(() => clearTimeout(timer));
 }
