@@ -47,10 +47,13 @@ export function createTlsListener(
     },
   );
   // Handshakes that fail inside OpenSSL: plain HTTP or plain peer frames on a TLS port, no
-  // shared protocol version or cipher, a caller that hangs up half way.
+  // shared protocol version or cipher.
   server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
-    onRefused(remoteAddressOf(socket), `TLS handshake failed: ${opensslReason(error)}`);
     socket.destroy();
+    // A caller that hangs up mid-handshake (etcdctl closing spare connections as it exits) was
+    // not refused: nothing was accepted from it, and a warning would only be noise.
+    if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') return;
+    onRefused(remoteAddressOf(socket), `TLS handshake failed: ${opensslReason(error)}`);
   });
   return server;
 }

@@ -116,7 +116,7 @@ describe('TLS and mutual TLS on a three-member cluster', { skip }, () => {
     assert.deepEqual(JSON.parse(version.stdout), { etcdserver: '3.4.0', etcdcluster: '3.4.0' });
   });
 
-  test('the gateway over https from node:https; without a client certificate the handshake fails', async () => {
+  test('the gateway over https from node:https; without a client certificate it is refused', async () => {
     const post = (pair: KeyPair | null) =>
       new Promise<string>((resolve, reject) => {
         const request = https.request(
