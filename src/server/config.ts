@@ -104,10 +104,10 @@ const FLAGS = {
 } as const;
 
 /** etcd's boolean flags may be given bare (`--client-cert-auth`), meaning true. */
-const BARE_BOOLEAN_FLAGS: readonly string[] = ['client-cert-auth', 'peer-client-cert-auth'];
+const BARE_BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['--client-cert-auth', '--peer-client-cert-auth']);
 
 function expandBareBooleans(argv: readonly string[]): string[] {
-  return argv.map((arg) => (BARE_BOOLEAN_FLAGS.includes(arg.replace(/^--?/, '')) ? `${arg}=true` : arg));
+  return argv.map((arg) => (BARE_BOOLEAN_FLAGS.has(arg) ? `${arg}=true` : arg));
 }
 
 type FlagName = keyof typeof FLAGS;

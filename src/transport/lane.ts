@@ -63,6 +63,8 @@ export class OutboundLane {
   private timer: NodeJS.Timeout | null = null;
   private readonly queue: BoundedQueue<Message>;
   private failedAttempts = 0;
+  /** The current connection finished its TLS handshake (secure lanes only). */
+  private tlsEstablished = false;
   private flushScheduled = false;
   /** The snapshot whose chunks are being written; null between snapshots. */
   private streaming: SnapshotStream | null = null;
@@ -167,6 +169,8 @@ export class OutboundLane {
     this.socket = socket;
     this.decoder = new FrameDecoder(config.maxFrameBytes);
     this.state = 'connecting';
+    this.tlsEstablished = false;
+    if (secure) socket.once('secureConnect', () => this.onTlsEstablished(socket));
     // Node queues this until the connection (and TLS handshake) is up; it is always the first frame.
     socket.write(
       encodeHelloFrame(codec, {
@@ -233,8 +237,13 @@ export class OutboundLane {
     this.log(level, `connection error: ${error.message}`);
   }
 
+  private onTlsEstablished(socket: Socket): void {
+    if (socket === this.socket) this.tlsEstablished = true;
+  }
+
   private onClose(socket: Socket): void {
     if (socket !== this.socket) return;
+    if (this.state === 'connecting' && this.tlsEstablished) this.logRefusedAfterTls();
     this.socket = null;
     this.decoder = null;
     this.clearTimer();
@@ -246,6 +255,20 @@ export class OutboundLane {
     this.failedAttempts++;
     this.timer = setTimeout(this.reconnectBound, delayMs);
     this.context.onPeerUnreachable(this.peerId);
+  }
+
+  /**
+   * With TLS 1.3 the listener checks our certificate after our side of the handshake is done, so
+   * a refusal reaches us only as a close before the hello answer. Say what that most likely means.
+   */
+  private logRefusedAfterTls(): void {
+    const level = this.failedAttempts === 0 ? 'warn' : 'info';
+    this.log(
+      level,
+      'closed after the TLS handshake, before answering our hello: the peer most likely refused ' +
+        "this member's certificate (--peer-cert-file must be signed by the CA in the peer's " +
+        '--peer-trusted-ca-file; its log says why)',
+    );
   }
 
   private onBackoffElapsed(): void {

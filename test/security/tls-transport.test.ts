@@ -81,6 +81,16 @@ for (const [caller, how] of [
     assert.match(refusal.message, /refused TLS connection from 127\.0\.0\.1:\d+: /);
     assert.match(refusal.message, expected);
     assert.equal(b.received.length, 0, 'no message from the intruder reached the node');
+    if (how === 'other-ca') {
+      // The intruder's own log says what happened to it, not just that the connection closed.
+      assert.ok(
+        intruder.logs.some(
+          (l) =>
+            l.level === 'warn' && /the peer most likely refused this member's certificate/.test(l.message),
+        ),
+        JSON.stringify(intruder.logs),
+      );
+    }
     assert.equal(b.transport.stats().messagesReceived, 0);
   });
 }
