@@ -14,11 +14,18 @@ import { HOST, heartbeat, startNode, waitFor } from '../transport/helpers.js';
 
 let ca: TestCa;
 let otherCa: TestCa;
+/** Members a and b (from the cluster's CA) and an intruder (from another CA). */
+let a: KeyPair;
+let b: KeyPair;
+let intruderPair: KeyPair;
 let opened: PeerTransport[] = [];
 
 before(async () => {
   ca = await TestCa.create('peer-ca');
   otherCa = await TestCa.create('other-peer-ca');
+  a = await ca.issue('a');
+  b = await ca.issue('b');
+  intruderPair = await otherCa.issue('intruder');
 });
 after(() => {
   ca?.dispose();
@@ -43,18 +50,18 @@ function peerTls(pair: KeyPair | null, trustedCa: string, clientCertAuth = true)
 }
 
 test('two members with peer certificates from the cluster CA exchange Raft messages over TLS', async () => {
-  const a = await startNode(1n, { tls: peerTls(await ca.issue('a'), ca.cert) }, opened);
-  const b = await startNode(2n, { tls: peerTls(await ca.issue('b'), ca.cert) }, opened);
-  a.transport.addPeer(2n, HOST, b.port, true);
-  b.transport.addPeer(1n, HOST, a.port, true);
-  for (let i = 0; i < 50; i++) a.transport.send(heartbeat(1n, 2n, i));
-  b.transport.send(heartbeat(2n, 1n, 7));
-  await waitFor(() => b.received.length === 50 && a.received.length === 1, 'messages both ways');
+  const nodeA = await startNode(1n, { tls: peerTls(a, ca.cert) }, opened);
+  const nodeB = await startNode(2n, { tls: peerTls(b, ca.cert) }, opened);
+  nodeA.transport.addPeer(2n, HOST, nodeB.port, true);
+  nodeB.transport.addPeer(1n, HOST, nodeA.port, true);
+  for (let i = 0; i < 50; i++) nodeA.transport.send(heartbeat(1n, 2n, i));
+  nodeB.transport.send(heartbeat(2n, 1n, 7));
+  await waitFor(() => nodeB.received.length === 50 && nodeA.received.length === 1, 'messages both ways');
   assert.deepEqual(
-    b.received.map((m) => m.commit),
+    nodeB.received.map((m) => m.commit),
     Array.from({ length: 50 }, (_, i) => i),
   );
-  assert.equal(b.transport.stats().handshakesRefused, 0);
+  assert.equal(nodeB.transport.stats().handshakesRefused, 0);
 });
 
 for (const [caller, how] of [
@@ -63,24 +70,25 @@ for (const [caller, how] of [
   ['plain TCP', 'plain'],
 ] as const) {
   test(`a process with ${caller} cannot send Raft messages; the refusal names it and why`, async () => {
-    const b = await startNode(2n, { tls: peerTls(await ca.issue('b'), ca.cert) }, opened);
+    const node = await startNode(2n, { tls: peerTls(b, ca.cert) }, opened);
     // The intruder trusts the cluster's CA, so the refusal is b's, not the intruder's.
-    const tls =
-      how === 'other-ca' ? peerTls(await otherCa.issue('intruder'), ca.cert) : peerTls(null, ca.cert);
+    const tls = how === 'other-ca' ? peerTls(intruderPair, ca.cert) : peerTls(null, ca.cert);
     const intruder = await startNode(1n, { tls }, opened);
-    intruder.transport.addPeer(2n, HOST, b.port, how !== 'plain');
+    intruder.transport.addPeer(2n, HOST, node.port, how !== 'plain');
     intruder.transport.send(heartbeat(1n, 2n, 1));
-    await waitFor(() => b.transport.stats().handshakesRefused >= 2, 'refused handshakes (with retries)');
+    await waitFor(() => node.transport.stats().handshakesRefused >= 2, 'refused handshakes (with retries)');
     const expected = {
       'other-ca': /client certificate CN=intruder issued by CN=other-peer-ca rejected/,
       none: /no client certificate/,
       plain: /TLS handshake failed/,
     }[how];
-    const refusal = b.logs.find((l) => l.level === 'warn' && /refused TLS connection from/.test(l.message));
-    assert.ok(refusal, JSON.stringify(b.logs));
+    const refusal = node.logs.find(
+      (l) => l.level === 'warn' && /refused TLS connection from/.test(l.message),
+    );
+    assert.ok(refusal, JSON.stringify(node.logs));
     assert.match(refusal.message, /refused TLS connection from 127\.0\.0\.1:\d+: /);
     assert.match(refusal.message, expected);
-    assert.equal(b.received.length, 0, 'no message from the intruder reached the node');
+    assert.equal(node.received.length, 0, 'no message from the intruder reached the node');
     if (how === 'other-ca') {
       // The intruder's own log says what happened to it, not just that the connection closed.
       assert.ok(
@@ -91,15 +99,15 @@ for (const [caller, how] of [
         JSON.stringify(intruder.logs),
       );
     }
-    assert.equal(b.transport.stats().messagesReceived, 0);
+    assert.equal(node.transport.stats().messagesReceived, 0);
   });
 }
 
 test('without peer-client-cert-auth, a member with no certificate is served (etcd semantics)', async () => {
-  const b = await startNode(2n, { tls: peerTls(await ca.issue('b'), ca.cert, false) }, opened);
+  const node = await startNode(2n, { tls: peerTls(b, ca.cert, false) }, opened);
   const anonymous = await startNode(1n, { tls: peerTls(null, ca.cert) }, opened);
-  anonymous.transport.addPeer(2n, HOST, b.port, true);
+  anonymous.transport.addPeer(2n, HOST, node.port, true);
   anonymous.transport.send(heartbeat(1n, 2n, 3));
-  await waitFor(() => b.received.length === 1, 'the message');
-  assert.equal(b.received[0]!.commit, 3);
+  await waitFor(() => node.received.length === 1, 'the message');
+  assert.equal(node.received[0]!.commit, 3);
 });

@@ -146,9 +146,9 @@ export class TlsCluster {
     });
   }
 
-  /** A client key pair from the cluster's CA, made once. */
+  /** The key pair readiness checks use, from the cluster's CA, made once. */
   async clientPair(): Promise<KeyPair> {
-    this.clientPairCache ??= await this.ca.issue('client');
+    this.clientPairCache ??= await this.ca.issue('readiness-probe');
     return this.clientPairCache;
   }
 

@@ -73,6 +73,8 @@ export class TestCa {
   /** A key pair signed by this CA, valid for 127.0.0.1 and localhost, for servers and clients. */
   async issue(commonName: string): Promise<KeyPair> {
     const base = join(this.directory, commonName);
+    // Files are named after the common name: issuing a name twice would overwrite a pair in use.
+    if (existsSync(`${base}.crt`)) throw new Error(`${this.name} already issued a pair for ${commonName}`);
     const request = `${base}.csr`;
     const extensions = `${base}.ext`;
     writeFileSync(extensions, `${LEAF_EXTENSIONS}\n`);
