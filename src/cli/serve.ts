@@ -9,11 +9,14 @@ import { ConfigError, parseServerConfig } from '../server/config.js';
 import { hexId } from '../server/ids.js';
 import { FlotillaNode } from '../server/node.js';
 import { healthSource, memberStatus } from '../server/observed.js';
+import { loadTlsMaterial, type TlsMaterial } from '../server/tls.js';
 
 export async function serve(argv: readonly string[]): Promise<number> {
   let config: ReturnType<typeof parseServerConfig>;
+  let clientTls: TlsMaterial | null;
   try {
     config = parseServerConfig(argv);
+    clientTls = loadTlsMaterial(config.clientTls, '');
   } catch (error) {
     if (error instanceof ConfigError) {
       // A usage error, before any logger exists: a plain line, like etcd's flag errors.
@@ -32,7 +35,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
     await observability.close();
     return 1;
   }
-  const clients = await startClientServer(node);
+  const clients = await startClientServer(node, clientTls);
   let metrics: Awaited<ReturnType<typeof MetricsServer.start>>;
   try {
     metrics = await MetricsServer.start({

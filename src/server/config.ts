@@ -18,6 +18,15 @@ export interface ClusterMemberUrl {
   readonly peerUrl: string;
 }
 
+/** One side's TLS files (etcd's --cert-file… or --peer-cert-file… flags); null = not given. */
+export interface TlsFiles {
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  readonly trustedCaFile: string | null;
+  /** Refuse, at the TLS handshake, a client without a certificate signed by trustedCaFile. */
+  readonly clientCertAuth: boolean;
+}
+
 export interface ServerConfig {
   readonly name: string;
   readonly dataDir: string;
@@ -28,6 +37,10 @@ export interface ServerConfig {
   readonly initialCluster: readonly ClusterMemberUrl[];
   readonly initialClusterState: 'new' | 'existing';
   readonly initialClusterToken: string;
+  /** TLS for https:// --listen-client-urls, and for dialling other members' https client URLs. */
+  readonly clientTls: TlsFiles;
+  /** TLS for an https:// --listen-peer-urls, and for dialling https:// peer URLs. */
+  readonly peerTls: TlsFiles;
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   /** Applied entries between two local snapshots (etcd --snapshot-count). */
@@ -80,7 +93,22 @@ const FLAGS = {
   'experimental-enable-distributed-tracing': { type: 'string', default: 'false' },
   'experimental-distributed-tracing-address': { type: 'string' },
   'config-file': { type: 'string' },
+  'cert-file': { type: 'string' },
+  'key-file': { type: 'string' },
+  'trusted-ca-file': { type: 'string' },
+  'client-cert-auth': { type: 'string', default: 'false' },
+  'peer-cert-file': { type: 'string' },
+  'peer-key-file': { type: 'string' },
+  'peer-trusted-ca-file': { type: 'string' },
+  'peer-client-cert-auth': { type: 'string', default: 'false' },
 } as const;
+
+/** etcd's boolean flags may be given bare (`--client-cert-auth`), meaning true. */
+const BARE_BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['--client-cert-auth', '--peer-client-cert-auth']);
+
+function expandBareBooleans(argv: readonly string[]): string[] {
+  return argv.map((arg) => (BARE_BOOLEAN_FLAGS.has(arg) ? `${arg}=true` : arg));
+}
 
 type FlagName = keyof typeof FLAGS;
 
@@ -97,9 +125,8 @@ function parseUrls(flag: string, text: string): URL[] {
     } catch {
       throw new ConfigError(`--${flag}: '${part}' is not a URL`);
     }
-    if (url.protocol === 'https:')
-      throw new ConfigError(`--${flag}: '${part}': TLS (https://) is not supported yet`);
-    if (url.protocol !== 'http:') throw new ConfigError(`--${flag}: '${part}' must be an http:// URL`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ConfigError(`--${flag}: '${part}' must be an http:// or https:// URL`);
     if (url.port === '') throw new ConfigError(`--${flag}: '${part}' needs an explicit port`);
     return url;
   });
@@ -154,9 +181,8 @@ export function parseServerConfig(
   let values: Partial<Record<FlagName, string>>;
   try {
     const options = Object.fromEntries(Object.keys(FLAGS).map((name) => [name, { type: 'string' as const }]));
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Partial<
-      Record<FlagName, string>
-    >;
+    values = parseArgs({ args: expandBareBooleans(argv), options, strict: true, allowPositionals: false })
+      .values as Partial<Record<FlagName, string>>;
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
@@ -201,6 +227,10 @@ export function parseServerConfig(
   if (logLevel !== 'debug' && logLevel !== 'info' && logLevel !== 'warn' && logLevel !== 'error') {
     throw new ConfigError(`--log-level: '${logLevel}' must be debug, info, warn or error`);
   }
+  const clientTls = readTlsFiles(get, '', 'client-cert-auth');
+  const peerTls = readTlsFiles(get, 'peer-', 'peer-client-cert-auth');
+  requireTlsForHttps(listenClientUrls, clientTls, 'client');
+  requireTlsForHttps(listenPeerUrls, peerTls, 'peer');
   const tracingAddress = get('experimental-distributed-tracing-address');
   if (tracingAddress !== undefined) parseUrls('experimental-distributed-tracing-address', tracingAddress);
   return {
@@ -213,6 +243,8 @@ export function parseServerConfig(
     initialCluster,
     initialClusterState: state,
     initialClusterToken: get('initial-cluster-token')!,
+    clientTls,
+    peerTls,
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: parsePositiveInteger('snapshot-count', get('snapshot-count')!),
@@ -232,6 +264,37 @@ export function parseServerConfig(
     distributedTracingAddress: tracingAddress ?? null,
     unsafe: parseUnsafe(env.FLOTILLA_UNSAFE),
   };
+}
+
+function readTlsFiles(
+  get: (flag: FlagName) => string | undefined,
+  prefix: '' | 'peer-',
+  authFlag: 'client-cert-auth' | 'peer-client-cert-auth',
+): TlsFiles {
+  const files: TlsFiles = {
+    certFile: get(`${prefix}cert-file`) ?? null,
+    keyFile: get(`${prefix}key-file`) ?? null,
+    trustedCaFile: get(`${prefix}trusted-ca-file`) ?? null,
+    clientCertAuth: parseBoolean(authFlag, get(authFlag)!),
+  };
+  if ((files.certFile === null) !== (files.keyFile === null)) {
+    throw new ConfigError(`--${prefix}cert-file and --${prefix}key-file must be given together`);
+  }
+  // Without a CA there is nothing to check client certificates against: every client would be refused.
+  if (files.clientCertAuth && files.trustedCaFile === null) {
+    throw new ConfigError(`--${authFlag} needs --${prefix}trusted-ca-file to check certificates against`);
+  }
+  return files;
+}
+
+/** etcd's rule: an https:// listen URL without a key pair is a configuration error. */
+function requireTlsForHttps(urls: readonly URL[], files: TlsFiles, side: 'client' | 'peer'): void {
+  const https = urls.find((url) => url.protocol === 'https:');
+  if (https === undefined || files.certFile !== null) return;
+  const flags = side === 'client' ? '--cert-file, --key-file' : '--peer-cert-file, --peer-key-file';
+  throw new ConfigError(
+    `TLS key/cert (${flags}) must be provided for ${side} url ${https.origin} with HTTPS scheme`,
+  );
 }
 
 function parseUnsafe(value: string | undefined): UnsafeMode | null {

@@ -4,6 +4,7 @@
 
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type tls from 'node:tls';
 import { NONE, type NodeId } from '../raft/types.js';
 import type { WalLogStore } from '../storage/wal-log-store.js';
 import { probeCluster } from '../transport/discovery.js';
@@ -13,9 +14,10 @@ import { type Member, MemberTable } from './members.js';
 import type { NodeLogger } from './node.js';
 import { encodeSnapshotData } from './snapshot-data.js';
 
-export function peerAddress(url: string): { host: string; port: number } {
+/** Where a peer URL points; `secure` for https://, which is dialled with TLS. */
+export function peerAddress(url: string): { host: string; port: number; secure: boolean } {
   const parsed = new URL(url);
-  return { host: parsed.hostname, port: Number(parsed.port) };
+  return { host: parsed.hostname, port: Number(parsed.port), secure: parsed.protocol === 'https:' };
 }
 
 /** How long a joining member waits for each existing member to say which cluster it is. */
@@ -39,6 +41,7 @@ export async function resolveIdentity(
   config: ServerConfig,
   memberDir: string,
   logger: NodeLogger,
+  peerDial: tls.ConnectionOptions,
 ): Promise<Identity> {
   const file = join(memberDir, 'identity.json');
   if (existsSync(file)) {
@@ -63,7 +66,7 @@ export async function resolveIdentity(
   const identity =
     config.initialClusterState === 'new'
       ? newClusterIdentity(config)
-      : await discoverIdentity(config, logger);
+      : await discoverIdentity(config, logger, peerDial);
   const temporary = `${file}.tmp`;
   writeFileSync(
     temporary,
@@ -89,14 +92,18 @@ function newClusterIdentity(config: ServerConfig): Identity {
   };
 }
 
-async function discoverIdentity(config: ServerConfig, logger: NodeLogger): Promise<Identity> {
+async function discoverIdentity(
+  config: ServerConfig,
+  logger: NodeLogger,
+  peerDial: tls.ConnectionOptions,
+): Promise<Identity> {
   const own = new Set(config.initialAdvertisePeerUrls);
   const errors: string[] = [];
   for (const { peerUrl } of config.initialCluster) {
     if (own.has(peerUrl)) continue;
-    const { host, port } = peerAddress(peerUrl);
+    const { host, port, secure } = peerAddress(peerUrl);
     try {
-      const info = await probeCluster(host, port, DISCOVERY_TIMEOUT_MS);
+      const info = await probeCluster(host, port, DISCOVERY_TIMEOUT_MS, secure ? peerDial : null);
       const self = info.members.find((m) => m.peerUrls.some((url) => own.has(url)));
       if (self === undefined) {
         throw new ConfigError(

@@ -18,6 +18,7 @@ import type { ClusterEventKind } from '../observability/events.js';
 import { createLogger, type NodeLogger } from '../observability/logging.js';
 import { NodeObservability } from '../observability/node-observability.js';
 import { type ProposalTrace, ProposalTracing, type TracedEntry } from '../observability/proposal-tracing.js';
+import { assert } from '../raft/assert.js';
 import { ProposalRefusedError, RawNode, type Ready } from '../raft/raw-node.js';
 import { SeededRng } from '../raft/rng.js';
 import { decodeConfChange } from '../raft/tracker.js';
@@ -38,6 +39,7 @@ import {
 import { NodeDisk } from '../storage/disk.js';
 import { SnapshotStore } from '../storage/snapshot-file.js';
 import { WalLogStore } from '../storage/wal-log-store.js';
+import type { TlsListenerOptions } from '../transport/tls-listener.js';
 import { PeerTransport } from '../transport/transport.js';
 import { WatchHub } from '../watch/hub.js';
 import {
@@ -59,6 +61,7 @@ import { metricsSource } from './observed.js';
 import { decodeProposal, encodeProposal, type ServerRequest } from './replicated.js';
 import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
 import { TestHooks } from './test-hooks.js';
+import { clientTlsOptions, listenerTlsOptions, loadTlsMaterial, type TlsMaterial } from './tls.js';
 
 /** How long a client waits for its write to apply or its read index before "request timed out". */
 /** Read-index contexts are text ("<member hex>:<sequence>"); one codec pair for all of them. */
@@ -103,6 +106,14 @@ export type { NodeLogger } from '../observability/logging.js';
 
 /** JSON lines on stderr at info level, for callers without a member logger of their own. */
 export const consoleLogger: NodeLogger = createLogger({ level: 'info' });
+
+function peerListenTls(material: TlsMaterial | null): TlsListenerOptions {
+  assert(
+    material !== null,
+    'an https:// --listen-peer-urls without --peer-cert-file passed config validation',
+  );
+  return listenerTlsOptions(material);
+}
 
 export class FlotillaNode {
   readonly memberId: NodeId;
@@ -187,7 +198,9 @@ export class FlotillaNode {
     const logger = observability.logger;
     const memberDir = join(config.dataDir, 'member');
     mkdirSync(memberDir, { recursive: true });
-    const identity = await resolveIdentity(config, memberDir, logger);
+    const peerTls = loadTlsMaterial(config.peerTls, 'peer-');
+    const peerDial = clientTlsOptions(peerTls);
+    const identity = await resolveIdentity(config, memberDir, logger, peerDial);
     const { memberId, clusterId } = identity;
     const disk = new NodeDisk();
     const snapshots = new SnapshotStore({ disk, dir: join(memberDir, 'snap') });
@@ -236,6 +249,10 @@ export class FlotillaNode {
         clusterId,
         members: node.members.list().map((m) => ({ id: m.id, peerUrls: m.peerUrls })),
       }),
+      tls: { listen: peer.secure ? peerListenTls(peerTls) : null, dial: peerDial },
+      // Refused handshakes (TLS or hello) are warnings an operator must see in the member's log;
+      // per-attempt reconnect chatter is debug.
+      log: (level, message) => (level === 'warn' ? logger.warn(message) : logger.debug(message)),
     });
     const node: FlotillaNode = new FlotillaNode(
       config,
@@ -856,8 +873,8 @@ export class FlotillaNode {
   private connectPeers(): void {
     for (const member of this.members.list()) {
       if (member.id === this.memberId || member.peerUrls.length === 0) continue;
-      const { host, port } = peerAddress(member.peerUrls[0]);
-      this.transport.addPeer(member.id, host, port);
+      const { host, port, secure } = peerAddress(member.peerUrls[0]);
+      this.transport.addPeer(member.id, host, port, secure);
     }
   }
 

@@ -1,9 +1,11 @@
 // PeerTransport options, their defaults (every limit named, with its unit), and the state the
 // transport's parts share: counters and the resolved configuration.
 
+import type tls from 'node:tls';
 import type { Message, NodeId } from '../raft/types.js';
 import { MessageCodec } from './codec.js';
 import { MAX_FRAME_BYTES_DEFAULT } from './frame.js';
+import type { TlsListenerOptions } from './tls-listener.js';
 
 /** Per lane: messages waiting for a connection or for the socket to drain. */
 export const QUEUE_MESSAGES_MAX_DEFAULT = 4096;
@@ -23,6 +25,14 @@ export const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
 
 export type LogLevel = 'info' | 'warn';
 export type TransportLog = (level: LogLevel, message: string) => void;
+
+/** Peer TLS (etcd's --peer-* flags). Without it every connection is plain TCP. */
+export interface PeerTlsOptions {
+  /** Set: the listener speaks TLS (an https:// --listen-peer-urls), with these keys and checks. */
+  readonly listen: TlsListenerOptions | null;
+  /** For dialling peers whose URL is https://: our certificate and the CA we trust. */
+  readonly dial: tls.ConnectionOptions;
+}
 
 export interface PeerTransportOptions {
   readonly selfId: NodeId;
@@ -52,6 +62,7 @@ export interface PeerTransportOptions {
   readonly log?: TransportLog;
   /** What to tell a discovery probe (see FrameType.ClusterInfo); without it probes are refused. */
   readonly clusterInfo?: () => ClusterInfo;
+  readonly tls?: PeerTlsOptions;
 }
 
 export interface ClusterInfo {
@@ -73,6 +84,7 @@ export interface TransportConfig {
   readonly writeBufferBytesMax: number;
   readonly inboundConnectionsMax: number;
   readonly log: TransportLog;
+  readonly tls: PeerTlsOptions;
 }
 
 /** Counters kept by the transport's parts; `PeerTransport.stats()` returns a copy. */
@@ -92,7 +104,7 @@ export interface TransportCounters {
   snapshotsReceived: number;
   /** Outbound connections that failed to connect, were refused, or closed. */
   connectionsFailed: number;
-  /** Inbound hellos this node refused (other cluster, other member id, other protocol). */
+  /** Inbound hellos or TLS handshakes this node refused (other cluster, member id, protocol, CA). */
   handshakesRefused: number;
   /** Outbound hellos a peer refused. */
   handshakesRefusedByPeer: number;
@@ -153,6 +165,7 @@ export function resolveConfig(options: PeerTransportOptions): TransportConfig {
     writeBufferBytesMax: options.writeBufferBytesMax ?? WRITE_BUFFER_BYTES_MAX_DEFAULT,
     inboundConnectionsMax: options.inboundConnectionsMax ?? INBOUND_CONNECTIONS_MAX_DEFAULT,
     log: options.log ?? defaultLog,
+    tls: options.tls ?? { listen: null, dial: {} },
   };
   requireId('selfId', config.selfId);
   requireId('clusterId', config.clusterId);

@@ -3,6 +3,7 @@
 // before it opens its log.
 
 import { connect } from 'node:net';
+import tls from 'node:tls';
 import { MessageCodec } from './codec.js';
 import type { ClusterInfo } from './config.js';
 import { FrameError } from './errors.js';
@@ -10,10 +11,16 @@ import { FrameDecoder, FrameType } from './frame.js';
 import { encodeHelloFrame, PROTOCOL_VERSION } from './handshake.js';
 import { readArray, readId } from './wire-values.js';
 
-export function probeCluster(host: string, port: number, timeoutMs: number): Promise<ClusterInfo> {
+/** `secureWith`: dial with TLS using these options (the member's peer URL is https://). */
+export function probeCluster(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  secureWith: tls.ConnectionOptions | null = null,
+): Promise<ClusterInfo> {
   const codec = new MessageCodec();
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
+    const socket = secureWith === null ? connect({ host, port }) : tls.connect({ ...secureWith, host, port });
     const decoder = new FrameDecoder();
     const fail = (error: Error) => {
       socket.destroy();
@@ -23,7 +30,7 @@ export function probeCluster(host: string, port: number, timeoutMs: number): Pro
       fail(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)),
     );
     socket.on('error', fail);
-    socket.on('connect', () => {
+    socket.on(secureWith === null ? 'connect' : 'secureConnect', () => {
       socket.write(
         encodeHelloFrame(codec, { protocolVersion: PROTOCOL_VERSION, clusterId: 0n, fromId: 0n, toId: 0n }),
       );
@@ -46,6 +53,17 @@ export function probeCluster(host: string, port: number, timeoutMs: number): Pro
         fail(error as Error);
       }
     });
-    socket.on('close', () => reject(new Error(`${host}:${port} closed without answering`)));
+    socket.on('close', () => reject(new Error(closedWithoutAnswer(host, port, secureWith !== null))));
   });
+}
+
+function closedWithoutAnswer(host: string, port: number, secure: boolean): string {
+  if (!secure) return `${host}:${port} closed without answering`;
+  // With TLS 1.3 a listener that refuses our certificate does so after our side of the handshake
+  // is done: all we see is the close. The listener's log names the reason.
+  return (
+    `${host}:${port} closed the TLS connection without answering: it may have refused this ` +
+    "member's certificate (--peer-cert-file must be signed by the CA in its --peer-trusted-ca-file; " +
+    'its log says why)'
+  );
 }

@@ -6,6 +6,7 @@
 // buffer, or TCP's own in-order delivery.
 
 import { createConnection, type Socket } from 'node:net';
+import tls from 'node:tls';
 import { assert } from '../raft/assert.js';
 import { type Message, MessageType, type NodeId } from '../raft/types.js';
 import { reconnectDelayMs } from './backoff.js';
@@ -43,6 +44,8 @@ export interface LaneStats {
 export interface PeerAddress {
   readonly host: string;
   readonly port: number;
+  /** Dial with TLS (the peer's URL is https://). */
+  readonly secure: boolean;
 }
 
 /** A snapshot being written in chunks, and then awaiting the write callback of its last chunk. */
@@ -60,6 +63,8 @@ export class OutboundLane {
   private timer: NodeJS.Timeout | null = null;
   private readonly queue: BoundedQueue<Message>;
   private failedAttempts = 0;
+  /** The current connection finished its TLS handshake (secure lanes only). */
+  private tlsEstablished = false;
   private flushScheduled = false;
   /** The snapshot whose chunks are being written; null between snapshots. */
   private streaming: SnapshotStream | null = null;
@@ -91,7 +96,12 @@ export class OutboundLane {
 
   /** A new address for the peer: drop the current connection (if any) and redial lazily. */
   setAddress(address: PeerAddress): void {
-    if (address.host === this.address.host && address.port === this.address.port) return;
+    if (
+      address.host === this.address.host &&
+      address.port === this.address.port &&
+      address.secure === this.address.secure
+    )
+      return;
     this.address = address;
     this.failedAttempts = 0;
     if (this.socket !== null) this.socket.destroy();
@@ -148,13 +158,20 @@ export class OutboundLane {
       'connect while connected',
     );
     const { config, codec } = this.context;
-    const socket = createConnection({ host: this.address.host, port: this.address.port });
+    const { host, port, secure } = this.address;
+    // A peer that refuses our certificate (or whose certificate we refuse) fails here, before the
+    // hello: the 'error' event carries OpenSSL's reason into the log line.
+    const socket = secure
+      ? tls.connect({ ...config.tls.dial, host, port })
+      : createConnection({ host, port });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_INITIAL_DELAY_MS);
     this.socket = socket;
     this.decoder = new FrameDecoder(config.maxFrameBytes);
     this.state = 'connecting';
-    // Node queues this until the TCP connection is up; it is always the first frame.
+    this.tlsEstablished = false;
+    if (secure) socket.once('secureConnect', () => this.onTlsEstablished(socket));
+    // Node queues this until the connection (and TLS handshake) is up; it is always the first frame.
     socket.write(
       encodeHelloFrame(codec, {
         protocolVersion: PROTOCOL_VERSION,
@@ -220,8 +237,13 @@ export class OutboundLane {
     this.log(level, `connection error: ${error.message}`);
   }
 
+  private onTlsEstablished(socket: Socket): void {
+    if (socket === this.socket) this.tlsEstablished = true;
+  }
+
   private onClose(socket: Socket): void {
     if (socket !== this.socket) return;
+    if (this.state === 'connecting' && this.tlsEstablished) this.logRefusedAfterTls();
     this.socket = null;
     this.decoder = null;
     this.clearTimer();
@@ -233,6 +255,20 @@ export class OutboundLane {
     this.failedAttempts++;
     this.timer = setTimeout(this.reconnectBound, delayMs);
     this.context.onPeerUnreachable(this.peerId);
+  }
+
+  /**
+   * With TLS 1.3 the listener checks our certificate after our side of the handshake is done, so
+   * a refusal reaches us only as a close before the hello answer. Say what that most likely means.
+   */
+  private logRefusedAfterTls(): void {
+    const level = this.failedAttempts === 0 ? 'warn' : 'info';
+    this.log(
+      level,
+      'closed after the TLS handshake, before answering our hello: the peer most likely refused ' +
+        "this member's certificate (--peer-cert-file must be signed by the CA in the peer's " +
+        '--peer-trusted-ca-file; its log says why)',
+    );
   }
 
   private onBackoffElapsed(): void {
@@ -379,7 +415,7 @@ export class OutboundLane {
     this.context.config.log(
       level,
       `transport ${hex(this.context.config.selfId)} → ${hex(this.peerId)} (${this.kind}, ` +
-        `${this.address.host}:${this.address.port}): ${message}`,
+        `${this.address.secure ? 'https://' : ''}${this.address.host}:${this.address.port}): ${message}`,
     );
   }
 }

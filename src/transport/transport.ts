@@ -4,7 +4,9 @@
 // bounded queue: "priority" for heartbeats, votes and other small control messages, "bulk" for
 // appends, snapshots and forwarded proposals. Inbound, every accepted connection must first say
 // hello with this cluster's id and this node's id (handshake.ts). Delivery is at most once and
-// FIFO per lane; raft tolerates the loss and cross-lane reordering this allows.
+// FIFO per lane; raft tolerates the loss and cross-lane reordering this allows. With TLS
+// (options.tls), the listener and the connections to https:// peers are TLS; a peer refused at
+// the TLS handshake (no certificate, or one not signed by our CA) never reaches the hello.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { assert } from '../raft/assert.js';
@@ -20,11 +22,13 @@ import {
 import { hex } from './handshake.js';
 import { InboundConnection } from './inbound.js';
 import { type LaneStats, laneFor, OutboundLane } from './lane.js';
+import { createTlsListener } from './tls-listener.js';
 
 export interface PeerStats {
   readonly id: NodeId;
   readonly host: string;
   readonly port: number;
+  readonly secure: boolean;
   readonly priority: LaneStats;
   readonly bulk: LaneStats;
 }
@@ -38,6 +42,7 @@ export interface TransportStats extends Readonly<TransportCounters> {
 interface Peer {
   host: string;
   port: number;
+  secure: boolean;
   readonly priority: OutboundLane;
   readonly bulk: OutboundLane;
 }
@@ -67,7 +72,7 @@ export class PeerTransport {
   async start(): Promise<{ port: number }> {
     assert(this.state === 'new', `start() on a transport that is ${this.state}`);
     this.state = 'starting';
-    const server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    const server = this.createListener();
     server.maxConnections = this.context.config.inboundConnectionsMax;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -101,24 +106,42 @@ export class PeerTransport {
     }
   }
 
-  /** Adds a peer, or moves it to a new address (its connections are re-dialled). */
-  addPeer(id: NodeId, host: string, port: number): void {
+  private createListener(): Server {
+    const listenTls = this.context.config.tls.listen;
+    if (listenTls === null) return createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    return createTlsListener(
+      listenTls,
+      (socket) => this.onConnection(socket),
+      (remoteAddress, reason) => {
+        this.context.counters.handshakesRefused++;
+        this.log('warn', `refused TLS connection from ${remoteAddress}: ${reason}`);
+      },
+    );
+  }
+
+  /**
+   * Adds a peer, or moves it to a new address (its connections are re-dialled). `secure`: dial
+   * with TLS (the peer's URL is https://).
+   */
+  addPeer(id: NodeId, host: string, port: number, secure = false): void {
     assert(id !== this.context.config.selfId, `addPeer with this node's own id ${hex(id)}`);
     assert(id !== 0n, 'addPeer with raft NONE (0)');
     assert(Number.isInteger(port) && port > 0 && port <= 65535, `addPeer: bad port ${port}`);
     if (this.state === 'closed') return;
     const existing = this.peers.get(id);
+    const address = { host, port, secure };
     if (existing !== undefined) {
       existing.host = host;
       existing.port = port;
-      existing.priority.setAddress({ host, port });
-      existing.bulk.setAddress({ host, port });
+      existing.secure = secure;
+      existing.priority.setAddress(address);
+      existing.bulk.setAddress(address);
       return;
     }
-    const address = { host, port };
     this.peers.set(id, {
       host,
       port,
+      secure,
       priority: new OutboundLane(this.context, id, 'priority', address),
       bulk: new OutboundLane(this.context, id, 'bulk', address),
     });
@@ -172,6 +195,7 @@ export class PeerTransport {
         id,
         host: peer.host,
         port: peer.port,
+        secure: peer.secure,
         priority: peer.priority.stats(),
         bulk: peer.bulk.stats(),
       });

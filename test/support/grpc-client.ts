@@ -117,9 +117,11 @@ export class EtcdClient {
   private readonly watchClient: grpc.Client;
   private readonly maintenance: grpc.Client;
 
-  constructor(readonly address: string) {
+  constructor(
+    readonly address: string,
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  ) {
     const services = loadEtcdServices();
-    const credentials = grpc.credentials.createInsecure();
     this.kv = new services.KV(address, credentials);
     // Reuse one channel for all services, as etcd clients do.
     const options = { channelOverride: this.kv.getChannel() };

@@ -17,8 +17,13 @@ import type net from 'node:net';
 import type { Socket } from 'node:net';
 import zlib from 'node:zlib';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import type { TlsListenerOptions, TlsRefusalListener } from '../../transport/tls-listener.js';
 import { Status } from './errors.js';
-import { createSniffingListener } from './protocol-sniffer.js';
+import {
+  type ConnectionTarget,
+  createSniffingListener,
+  createTlsSniffingListener,
+} from './protocol-sniffer.js';
 import { RequestMetadata, type StatusError, type StreamCall, StreamCallBase } from './stream-call.js';
 
 const MESSAGE_PREFIX_BYTES = 5;
@@ -62,6 +67,20 @@ export interface GrpcServerOptions {
   readonly maxReceiveMessageBytes: number;
 }
 
+/** A TLS listener's key material and checks, and where failed handshakes are reported. */
+export interface ListenTls {
+  readonly options: TlsListenerOptions;
+  readonly onRefused: TlsRefusalListener;
+}
+
+/** Behind TLS without a gateway, a connection that is not HTTP/2 has nobody to answer it. */
+const REFUSE_HTTP1: ConnectionTarget = {
+  emit: (_event, socket) => {
+    socket.destroy();
+    return true;
+  },
+};
+
 export class GrpcServer {
   private readonly methods = new Map<string, Method>();
   private readonly listeners: net.Server[] = [];
@@ -86,8 +105,9 @@ export class GrpcServer {
   /**
    * Listens on host:port (0 for any free port); resolves with the bound port. With an
    * `httpHandler`, HTTP/1.1 connections on the same port go to it (see protocol-sniffer.ts).
+   * With `tls`, every connection must complete a TLS handshake first.
    */
-  listen(host: string, port: number, httpHandler?: HttpHandler): Promise<number> {
+  listen(host: string, port: number, httpHandler?: HttpHandler, tls?: ListenTls): Promise<number> {
     const server = http2.createServer();
     // Responses are small writes; Nagle's algorithm would hold one back behind an unacknowledged one.
     server.on('connection', (socket: Socket) => socket.setNoDelay(true));
@@ -97,7 +117,7 @@ export class GrpcServer {
       session.on('error', () => undefined); // a client vanishing is not the server's error
     });
     server.on('stream', (stream, headers) => this.onStream(stream, headers));
-    const listener = httpHandler === undefined ? server : this.sniffingListener(server, httpHandler);
+    const listener = this.listenerFor(server, httpHandler, tls);
     this.listeners.push(listener);
     return new Promise((resolve, reject) => {
       listener.once('error', reject);
@@ -108,12 +128,24 @@ export class GrpcServer {
     });
   }
 
-  private sniffingListener(http2Server: http2.Http2Server, httpHandler: HttpHandler): net.Server {
+  private listenerFor(
+    http2Server: http2.Http2Server,
+    httpHandler: HttpHandler | undefined,
+    tls: ListenTls | undefined,
+  ): net.Server {
+    const httpServer = httpHandler === undefined ? undefined : this.gatewayServer(httpHandler);
+    if (tls !== undefined) {
+      return createTlsSniffingListener(tls.options, http2Server, httpServer ?? REFUSE_HTTP1, tls.onRefused);
+    }
+    return httpServer === undefined ? http2Server : createSniffingListener(http2Server, httpServer);
+  }
+
+  private gatewayServer(httpHandler: HttpHandler): http.Server {
     // No request timeout: a watch's request body may stay open for as long as the watch does.
     const httpServer = http.createServer({ requestTimeout: 0 }, httpHandler);
     httpServer.keepAliveTimeout = HTTP_IDLE_TIMEOUT_MS;
     this.httpServers.push(httpServer);
-    return createSniffingListener(http2Server, httpServer);
+    return httpServer;
   }
 
   /** Stops accepting connections; resolves once every open connection has closed. */

@@ -6,17 +6,24 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { RequestObserver } from '../../observability/requests.js';
+import { assert } from '../../raft/assert.js';
 import { createGateway } from '../gateway/gateway.js';
 import { memberHealthy } from '../gateway/health.js';
 import { loadRoutes } from '../gateway/routes.js';
 import type { FlotillaNode } from '../node.js';
+import { listenerTlsOptions, type TlsMaterial } from '../tls.js';
 import { authService } from './auth.js';
 import { clusterService } from './cluster.js';
 import type { HeaderSource, ProtoObject } from './convert.js';
 import { electionService, observeLeader } from './election.js';
 import { toServiceError } from './errors.js';
 import { encodePutResponse, encodeRangeResponse, encodeWatchResponse } from './fast-codec.js';
-import { GrpcServer, type ServiceImplementation, type UnaryImplementation } from './grpc-server.js';
+import {
+  GrpcServer,
+  type ListenTls,
+  type ServiceImplementation,
+  type UnaryImplementation,
+} from './grpc-server.js';
 import { kvService } from './kv.js';
 import { LeaderProxy } from './leader-proxy.js';
 import { leaseService } from './lease.js';
@@ -124,6 +131,17 @@ function withEncoders(
   return { ...service, ...Object.fromEntries(replaced) };
 }
 
+function clientPortTls(node: FlotillaNode, tls: TlsMaterial | null): ListenTls {
+  assert(tls !== null, 'an https:// client URL without --cert-file passed config validation');
+  return {
+    options: listenerTlsOptions(tls),
+    // etcd logs these too ("rejected connection from …"): a client with a wrong or missing
+    // certificate learns only that the handshake failed, so the reason must be on our side.
+    onRefused: (remoteAddress, reason) =>
+      node.logger.warn(`rejected client TLS connection from ${remoteAddress}: ${reason}`),
+  };
+}
+
 /** How long a stopping server waits for open streams (watches) before closing them. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
@@ -132,8 +150,14 @@ export interface ClientServer {
   stop(): Promise<void>;
 }
 
-/** Starts the client API on every --listen-client-urls address. */
-export async function startClientServer(node: FlotillaNode): Promise<ClientServer> {
+/**
+ * Starts the client API on every --listen-client-urls address; https:// ones with `tls`
+ * (--cert-file…, which config validation guarantees for https URLs).
+ */
+export async function startClientServer(
+  node: FlotillaNode,
+  tls: TlsMaterial | null = null,
+): Promise<ClientServer> {
   const services = loadServices();
   // etcd accepts requests up to max-request-bytes plus gRPC framing overhead.
   const maxReceiveMessageBytes = node.config.maxRequestBytes + 512 * 1024;
@@ -143,7 +167,7 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
   const kv = withEncoders(services.KV, { Put: encodePutResponse, Range: encodeRangeResponse });
   server.addService(kv, unary(kvService(node, headers), requests));
   server.addService(withEncoders(services.Watch, { Watch: encodeWatchResponse }), watchService(node));
-  const proxy = new LeaderProxy(node, services.Lease);
+  const proxy = new LeaderProxy(node, services.Lease, tls);
   const lease = leaseService(node, headers, proxy);
   server.addService(services.Lease, {
     ...unary(lease.unary, requests),
@@ -183,7 +207,8 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
   for (const url of node.config.listenClientUrls) {
     // URL keeps IPv6 hosts in brackets; listen() wants the bare address.
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    ports.push(await server.listen(host, Number(url.port), gateway));
+    const listenTls = url.protocol === 'https:' ? clientPortTls(node, tls) : undefined;
+    ports.push(await server.listen(host, Number(url.port), gateway, listenTls));
   }
   return {
     ports,

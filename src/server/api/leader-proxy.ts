@@ -1,10 +1,13 @@
 // Requests only the leader can answer (lease keep-alive and time-to-live: the leader alone owns
 // lease expiry) are forwarded by followers to the leader's client URL, as etcd forwards them
-// over its peer HTTP API.
+// over its peer HTTP API. An https:// client URL is dialled with this member's own client-side
+// key pair (--cert-file, --key-file) and --trusted-ca-file, so it passes the leader's
+// --client-cert-auth like any client would.
 
 import * as grpc from '@grpc/grpc-js';
 import type { NodeId } from '../../raft/types.js';
 import type { FlotillaNode } from '../node.js';
+import type { TlsMaterial } from '../tls.js';
 import type { ProtoObject } from './convert.js';
 import { GrpcError, noLeader, Status } from './errors.js';
 
@@ -29,19 +32,26 @@ export class LeaderProxy {
   constructor(
     private readonly node: FlotillaNode,
     private readonly leaseService: grpc.ServiceDefinition,
+    private readonly tls: TlsMaterial | null,
   ) {}
+
+  private credentialsFor(url: URL): grpc.ChannelCredentials {
+    if (url.protocol !== 'https:') return grpc.credentials.createInsecure();
+    return grpc.credentials.createSsl(this.tls?.ca ?? null, this.tls?.key ?? null, this.tls?.cert ?? null);
+  }
 
   private leaseClient(): grpc.Client {
     const leader = this.node.leaderId;
     const member = this.node.members.get(leader);
-    const url = member?.clientUrls[0];
-    if (url === undefined) throw noLeader();
-    const address = new URL(url).host;
+    const text = member?.clientUrls[0];
+    if (text === undefined) throw noLeader();
+    const url = new URL(text);
+    const address = url.host;
     if (this.client !== null && this.client.leader === leader && this.client.address === address)
       return this.client.lease;
     this.client?.lease.close();
     const Client = grpc.makeGenericClientConstructor(this.leaseService, 'Lease');
-    const lease = new Client(address, grpc.credentials.createInsecure());
+    const lease = new Client(address, this.credentialsFor(url));
     this.client = { leader, address, lease };
     return lease;
   }

@@ -3,8 +3,18 @@
 // upgrade step), while curl, Patroni and other users of the JSON gateway speak HTTP/1.1. The first
 // bytes of each connection decide which server gets it; they are pushed back onto the socket so
 // that server reads the connection from its first byte.
+//
+// Behind TLS the split is the same, made on the decrypted bytes. ALPN only steers: gRPC clients
+// (grpc-go, grpc-js) offer just "h2"; curl and browsers offer "h2" and "http/1.1" and are given
+// HTTP/1.1, because the JSON gateway speaks HTTP/1.1 (etcd's gateway also answers over HTTP/2;
+// ours does not, so a client that can do both is steered to the one that works).
 
 import net from 'node:net';
+import {
+  createTlsListener,
+  type TlsListenerOptions,
+  type TlsRefusalListener,
+} from '../../transport/tls-listener.js';
 
 /** RFC 9113 §3.4: every HTTP/2 connection starts with exactly these 24 bytes. */
 export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -23,6 +33,27 @@ export function createSniffingListener(
   httpServer: ConnectionTarget,
 ): net.Server {
   return net.createServer((socket) => sniff(socket, http2Server, httpServer));
+}
+
+/** The same split behind a TLS handshake (see the file comment for the ALPN choice). */
+export function createTlsSniffingListener(
+  options: TlsListenerOptions,
+  http2Server: ConnectionTarget,
+  httpServer: ConnectionTarget,
+  onRefused: TlsRefusalListener,
+): net.Server {
+  return createTlsListener(
+    { ...options, ALPNCallback: chooseAlpnProtocol },
+    (socket) => sniff(socket, http2Server, httpServer),
+    onRefused,
+  );
+}
+
+/** Called only when the client offers ALPN; undefined refuses a client that offers neither. */
+function chooseAlpnProtocol({ protocols }: { protocols: string[] }): string | undefined {
+  if (protocols.includes('http/1.1')) return 'http/1.1';
+  if (protocols.includes('h2')) return 'h2';
+  return undefined;
 }
 
 function sniff(socket: net.Socket, http2Server: ConnectionTarget, httpServer: ConnectionTarget): void {

@@ -1,0 +1,171 @@
+// A real Flotilla cluster with TLS on every client and peer port and both client-cert-auth
+// flags on: each member is a `flotilla serve` process on https:// loopback URLs, with a key
+// pair issued by a TestCa (tls.ts). Readiness is awaited over gRPC+TLS, never by sleeping.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { BIN, CLUSTER_READY_TIMEOUT_MS, waitFor } from './flotilla.js';
+import { EtcdClient } from './grpc-client.js';
+import { freePortPair, LOOPBACK_HOST } from './ports.js';
+import type { KeyPair, TestCa } from './tls.js';
+
+const STOP_GRACE_MS = 3_000;
+
+export interface TlsMember {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly dataDir: string;
+  /** Presented on both ports and when dialling other members. */
+  readonly pair: KeyPair;
+  process: ChildProcess | null;
+  exited: Promise<number | null>;
+  output: string;
+}
+
+export class TlsCluster {
+  readonly members: TlsMember[] = [];
+  private clientPairCache: KeyPair | null = null;
+
+  private constructor(
+    private readonly root: string,
+    /** The cluster's CA: what every member trusts on both ports. */
+    readonly ca: TestCa,
+  ) {}
+
+  /** Starts `size` members, each with a key pair from `ca`, and waits for one agreed leader. */
+  static async start(size: number, ca: TestCa): Promise<TlsCluster> {
+    const cluster = new TlsCluster(mkdtempSync(join(tmpdir(), 'flotilla-tls-test-')), ca);
+    for (let i = 0; i < size; i++) await cluster.addSpec(await ca.issue(`m${i + 1}`));
+    for (let i = 0; i < size; i++) cluster.spawn(i, 'new');
+    await cluster.waitReady();
+    return cluster;
+  }
+
+  /** Ports and a data dir for one more member with this key pair (not started). */
+  async addSpec(pair: KeyPair): Promise<number> {
+    const [clientPort, peerPort] = await freePortPair();
+    const name = `m${this.members.length + 1}`;
+    this.members.push({
+      name,
+      clientPort,
+      peerPort,
+      dataDir: join(this.root, name),
+      pair,
+      process: null,
+      exited: Promise.resolve(null),
+      output: '',
+    });
+    return this.members.length - 1;
+  }
+
+  clientUrl(index: number): string {
+    return `https://${LOOPBACK_HOST}:${this.members[index].clientPort}`;
+  }
+
+  peerUrl(index: number): string {
+    return `https://${LOOPBACK_HOST}:${this.members[index].peerPort}`;
+  }
+
+  get endpoints(): string {
+    return this.members.map((_, i) => this.clientUrl(i)).join(',');
+  }
+
+  /** gRPC credentials for a client holding `pair` and trusting the cluster's CA. */
+  credentials(pair: KeyPair): grpc.ChannelCredentials {
+    return grpc.credentials.createSsl(
+      readFileSync(this.ca.cert),
+      readFileSync(pair.key),
+      readFileSync(pair.cert),
+    );
+  }
+
+  spawn(index: number, state: 'new' | 'existing'): void {
+    const member = this.members[index];
+    const initialCluster = this.members.map((m, i) => `${m.name}=${this.peerUrl(i)}`).join(',');
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'serve',
+        `--name=${member.name}`,
+        `--data-dir=${member.dataDir}`,
+        `--listen-client-urls=${this.clientUrl(index)}`,
+        `--advertise-client-urls=${this.clientUrl(index)}`,
+        `--listen-peer-urls=${this.peerUrl(index)}`,
+        `--initial-advertise-peer-urls=${this.peerUrl(index)}`,
+        `--initial-cluster=${initialCluster}`,
+        `--initial-cluster-state=${state}`,
+        `--cert-file=${member.pair.cert}`,
+        `--key-file=${member.pair.key}`,
+        `--trusted-ca-file=${this.ca.cert}`,
+        '--client-cert-auth',
+        `--peer-cert-file=${member.pair.cert}`,
+        `--peer-key-file=${member.pair.key}`,
+        `--peer-trusted-ca-file=${this.ca.cert}`,
+        '--peer-client-cert-auth',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    member.process = child;
+    member.output = '';
+    const keep = (chunk: Buffer) => {
+      // The tail only: enough to explain a failure and to find refusals, bounded in memory.
+      member.output = (member.output + chunk.toString()).slice(-100_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    member.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  /** Every running member answers Status over TLS, and they agree on one leader. */
+  async waitReady(): Promise<string> {
+    const clientPair = await this.clientPair();
+    return waitFor('a leader on every running TLS member', CLUSTER_READY_TIMEOUT_MS, async () => {
+      let leader: string | undefined;
+      for (const member of this.members) {
+        if (member.process === null) continue;
+        if (member.process.exitCode !== null) {
+          throw new Error(`member ${member.name} exited with ${member.process.exitCode}:\n${member.output}`);
+        }
+        const client = new EtcdClient(`${LOOPBACK_HOST}:${member.clientPort}`, this.credentials(clientPair));
+        try {
+          const status = await client.status();
+          if ('error' in status) return undefined;
+          const seen = String(status.response.leader);
+          if (seen === '0' || (leader !== undefined && leader !== seen)) return undefined;
+          leader = seen;
+        } finally {
+          client.close();
+        }
+      }
+      return leader;
+    });
+  }
+
+  /** The key pair readiness checks use, from the cluster's CA, made once. */
+  async clientPair(): Promise<KeyPair> {
+    this.clientPairCache ??= await this.ca.issue('readiness-probe');
+    return this.clientPairCache;
+  }
+
+  async stop(): Promise<void> {
+    for (const member of this.members) {
+      const child = member.process;
+      if (child === null || child.exitCode !== null) continue;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await member.exited;
+      clearTimeout(timer);
+      member.process = null;
+    }
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  describe(): string {
+    return this.members.map((m) => `--- ${m.name} ---\n${m.output}`).join('\n');
+  }
+}
