@@ -48,6 +48,12 @@ export interface ServerConfig {
    * test-only, never a flag): see UNSAFE_MODES. null in every real deployment.
    */
   readonly unsafe: UnsafeMode | null;
+  /** --auth-token-ttl: seconds a simple token lives past its last use. */
+  readonly authTokenTtlSeconds: number;
+  /** --bcrypt-cost: work factor of password hashes (etcd's default 10). */
+  readonly bcryptCost: number;
+  /** --auth-attempts-per-second: password checks allowed per client address (Flotilla's own). */
+  readonly authAttemptsPerSecond: number;
 }
 
 export const UNSAFE_MODES = {
@@ -80,6 +86,10 @@ const FLAGS = {
   'experimental-enable-distributed-tracing': { type: 'string', default: 'false' },
   'experimental-distributed-tracing-address': { type: 'string' },
   'config-file': { type: 'string' },
+  'auth-token': { type: 'string', default: 'simple' },
+  'auth-token-ttl': { type: 'string', default: '300' },
+  'bcrypt-cost': { type: 'string', default: '10' },
+  'auth-attempts-per-second': { type: 'string', default: '20' },
 } as const;
 
 type FlagName = keyof typeof FLAGS;
@@ -231,6 +241,31 @@ export function parseServerConfig(
     ),
     distributedTracingAddress: tracingAddress ?? null,
     unsafe: parseUnsafe(env.FLOTILLA_UNSAFE),
+    ...parseAuthFlags(get),
+  };
+}
+
+/** BCRYPT_COST_MIN/MAX: bcrypt's own bounds (golang.org/x/crypto/bcrypt MinCost, MaxCost). */
+const BCRYPT_COST_MIN = 4;
+const BCRYPT_COST_MAX = 31;
+
+function parseAuthFlags(get: (flag: FlagName) => string | undefined) {
+  const tokenType = get('auth-token')!;
+  if (tokenType !== 'simple') {
+    throw new ConfigError(
+      `--auth-token: '${tokenType}' is not supported; only 'simple' tokens are (JWT is not yet)`,
+    );
+  }
+  const bcryptCost = parsePositiveInteger('bcrypt-cost', get('bcrypt-cost')!);
+  if (bcryptCost < BCRYPT_COST_MIN || bcryptCost > BCRYPT_COST_MAX) {
+    throw new ConfigError(
+      `--bcrypt-cost: ${bcryptCost} must be between ${BCRYPT_COST_MIN} and ${BCRYPT_COST_MAX}`,
+    );
+  }
+  return {
+    authTokenTtlSeconds: parsePositiveInteger('auth-token-ttl', get('auth-token-ttl')!),
+    bcryptCost,
+    authAttemptsPerSecond: parsePositiveInteger('auth-attempts-per-second', get('auth-attempts-per-second')!),
   };
 }
 

@@ -11,6 +11,8 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { type AuthOp, type AuthOutcome, AuthStore } from '../auth/store.js';
+import { SimpleTokens, tokenOf } from '../auth/tokens.js';
 import { Lessor } from '../lease/lessor.js';
 import { type ApplyResult, MvccStore } from '../mvcc/store.js';
 import type { ApplyEntry, MvccEvent } from '../mvcc/types.js';
@@ -57,7 +59,7 @@ import { hexId } from './ids.js';
 import { decodeMemberContext, MemberTable } from './members.js';
 import { metricsSource } from './observed.js';
 import { decodeProposal, encodeProposal, type ServerRequest } from './replicated.js';
-import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
+import { decodeSnapshotData, encodeSnapshotData, type SnapshotData } from './snapshot-data.js';
 import { TestHooks } from './test-hooks.js';
 
 /** How long a client waits for its write to apply or its read index before "request timed out". */
@@ -111,6 +113,12 @@ export class FlotillaNode {
   private readonly raw: RawNode;
   readonly watchHub: WatchHub;
   readonly lessor: Lessor;
+  /** Users, roles, permissions: replicated state, rebuilt from snapshot and log like the member table. */
+  readonly auth = new AuthStore();
+  /** Simple tokens issued by applied Authenticate entries (the same on every member). */
+  readonly tokens: SimpleTokens;
+  /** Outcomes of auth ops proposed here, by request id, for proposeAuth() to pick up. */
+  private readonly authOutcomes = new Map<number, AuthOutcome>();
   private leaseTimer: NodeJS.Timeout | null = null;
   /** Fault-lab hooks; null unless FLOTILLA_TEST_HOOKS is set. */
   private readonly hooks = TestHooks.fromEnvironment();
@@ -176,6 +184,7 @@ export class FlotillaNode {
       minTtlSeconds: Math.ceil((3 * config.electionTimeoutMs) / 2 / 1000),
     });
     this.lessor.rebuild();
+    this.tokens = new SimpleTokens(config.authTokenTtlSeconds * 1000);
     observability.logger.setTermSource(() => this.raw.raft.term);
   }
 
@@ -247,6 +256,7 @@ export class FlotillaNode {
       members,
       snapshot.metadata.index,
     );
+    node.restoreAuth(data);
     observability.metrics.attach(metricsSource(node));
     await transport.start();
     node.connectPeers();
@@ -297,8 +307,22 @@ export class FlotillaNode {
 
   /** Replicates `request`; resolves with its result once applied on this member. */
   propose(request: ServerRequest): Promise<ApplyResult> {
-    if (this.stopping) return Promise.reject(stopped());
+    return this.submit(request).applied;
+  }
+
+  /** Replicates an auth op; resolves with what applying it produced (an error, or a token). */
+  async proposeAuth(op: AuthOp): Promise<AuthOutcome> {
+    const { requestId, applied } = this.submit({ type: 'auth', op });
+    await applied;
+    const outcome = this.authOutcomes.get(requestId);
+    this.authOutcomes.delete(requestId);
+    if (outcome === undefined) throw new Error(`auth proposal ${requestId} applied without an outcome`);
+    return outcome;
+  }
+
+  private submit(request: ServerRequest): { requestId: number; applied: Promise<ApplyResult> } {
     const requestId = this.nextRequestId++;
+    if (this.stopping) return { requestId, applied: Promise.reject(stopped()) };
     const trace = this.proposalTracing?.startProposal(requestId, this.forwardTarget()) ?? null;
     const data = encodeProposal(
       trace === null
@@ -309,7 +333,7 @@ export class FlotillaNode {
     if (data.byteLength > this.config.maxRequestBytes) {
       const error = new GrpcError(Status.INVALID_ARGUMENT, ERR_REQUEST_TOO_LARGE);
       trace?.finish(error);
-      return Promise.reject(error);
+      return { requestId, applied: Promise.reject(error) };
     }
     const promise = new Promise<ApplyResult>((resolve, reject) => {
       try {
@@ -331,7 +355,7 @@ export class FlotillaNode {
       }
       this.scheduleLoop();
     });
-    return trace === null ? promise : traceOutcome(promise, trace);
+    return { requestId, applied: trace === null ? promise : traceOutcome(promise, trace) };
   }
 
   /** The leader's name when a proposal made here must be forwarded to it; null when this member leads. */
@@ -584,6 +608,7 @@ export class FlotillaNode {
   private apply(entries: readonly Entry[]): void {
     const batch: ApplyEntry[] = [];
     const origins: ({ requestId: number } | null)[] = [];
+    const authOutcomes: (AuthOutcome | null)[] = [];
     for (const entry of entries) {
       if (entry.type === EntryType.ConfChange) {
         this.applyConfChange(entry);
@@ -608,6 +633,9 @@ export class FlotillaNode {
         this.members.setPeerUrls(request.id, request.peerUrls);
         this.connectPeers();
         batch.push({ index: entry.index, request: { type: 'noop' } });
+      } else if (request.type === 'auth') {
+        authOutcomes[batch.length] = this.applyAuth(request.op, entry.index);
+        batch.push({ index: entry.index, request: { type: 'noop' } });
       } else {
         batch.push({ index: entry.index, request });
       }
@@ -628,6 +656,9 @@ export class FlotillaNode {
       const pending = this.pendingWrites.get(origin.requestId);
       if (pending === undefined) continue;
       this.pendingWrites.delete(origin.requestId);
+      const authOutcome = authOutcomes[i];
+      if (authOutcome !== undefined && authOutcome !== null)
+        this.authOutcomes.set(origin.requestId, authOutcome);
       pending.resolve(result);
     }
     const revision = this.mvcc.currentRevision();
@@ -690,6 +721,7 @@ export class FlotillaNode {
     if (this.isLeader()) this.lessor.promote(performance.now(), this.config.electionTimeoutMs);
     this.alarms.clear();
     for (const [memberId, alarm] of data.alarms ?? []) this.applyAlarm(1, memberId, alarm);
+    this.restoreAuth(data);
     const members = MemberTable.fromJSON(data.members);
     for (const member of this.members.list()) this.members.remove(member.id);
     for (const member of members.list()) this.members.upsert(member);
@@ -719,6 +751,8 @@ export class FlotillaNode {
       members: this.members.toJSON(),
       alarms: this.alarmList().map((a) => [a.memberId, a.alarm]),
       mvcc: [...this.mvcc.snapshot()],
+      auth: this.auth.snapshot(),
+      authTokens: this.tokens.snapshot(Date.now()),
     });
     this.transport.send({ ...m, snapshot: { metadata: m.snapshot.metadata, data: filled } });
   }
@@ -742,6 +776,8 @@ export class FlotillaNode {
       alarms: this.alarmList().map((a) => [a.memberId, a.alarm]),
       mvcc: null,
       mvccInDatabase: true,
+      auth: this.auth.snapshot(),
+      authTokens: this.tokens.snapshot(Date.now()),
     });
     this.snapshotSync = this.mvcc.syncToDisk().then(
       () => {
@@ -769,6 +805,35 @@ export class FlotillaNode {
 
   /** The database sync a pending compaction snapshot waits for. */
   private snapshotSync: Promise<void> | null = null;
+
+  // ---- auth ------------------------------------------------------------------------------------
+
+  /**
+   * Applies an auth op and keeps the tokens in step: Authenticate issues "<prefix>.<index>" on every
+   * member; deleting a user or changing its password ends its tokens; AuthDisable ends them all.
+   */
+  private applyAuth(op: AuthOp, index: number): AuthOutcome {
+    const outcome = this.auth.apply(op);
+    if (!outcome.ok) return outcome;
+    if (op.kind === 'authenticate') {
+      const token = tokenOf(op.tokenPrefix, index);
+      this.tokens.assign(token, op.name, op.issuedAtMs, Date.now());
+      return { ok: true, token };
+    }
+    if (op.kind === 'userDelete' || op.kind === 'userChangePassword') this.tokens.invalidateUser(op.name);
+    if (op.kind === 'disable') this.tokens.clear();
+    if (op.kind === 'enable' || op.kind === 'disable') {
+      this.logger.warn(op.kind === 'enable' ? 'authentication enabled' : 'authentication disabled', {
+        index,
+      });
+    }
+    return outcome;
+  }
+
+  private restoreAuth(data: SnapshotData): void {
+    this.auth.restore(data.auth);
+    this.tokens.restore(data.authTokens);
+  }
 
   // ---- alarms and the storage quota (etcd's NOSPACE) ------------------------------------------
 
@@ -836,7 +901,12 @@ export class FlotillaNode {
 
   /** The whole state, as a backup: what `etcdctl snapshot save` downloads (see backup.ts). */
   backup(): Uint8Array {
-    return encodeSnapshotData({ members: this.members.toJSON(), mvcc: [...this.mvcc.snapshot()] });
+    // Users and roles travel with the data, as in etcd's backend; tokens do not outlive the member.
+    return encodeSnapshotData({
+      members: this.members.toJSON(),
+      mvcc: [...this.mvcc.snapshot()],
+      auth: this.auth.snapshot(),
+    });
   }
 
   /** Announce this member's name and client URLs through Raft once a leader is known (etcd's publish). */

@@ -3,6 +3,7 @@
 // (binary keys and values stay binary, lease ids stay exact 64-bit integers).
 
 import { Packr } from 'msgpackr';
+import type { AuthOp } from '../auth/store.js';
 import type { ApplyRequest, PutRequest } from '../mvcc/types.js';
 import type { NodeId } from '../raft/types.js';
 
@@ -19,7 +20,9 @@ export type ServerRequest =
   /** Maintenance.Alarm ACTIVATE (1) / DEACTIVATE (2); alarm 1 is NOSPACE, 2 CORRUPT. */
   | { readonly type: 'alarm'; readonly action: 1 | 2; readonly memberId: bigint; readonly alarm: number }
   /** MemberUpdate: new peer URLs for a member (no change to Raft membership). */
-  | { readonly type: 'memberUpdate'; readonly id: bigint; readonly peerUrls: readonly string[] };
+  | { readonly type: 'memberUpdate'; readonly id: bigint; readonly peerUrls: readonly string[] }
+  /** A change to users, roles or the enabled flag, or an Authenticate issuing a token (src/auth). */
+  | { readonly type: 'auth'; readonly op: AuthOp };
 
 export interface Proposal {
   /** Unique per origin member for its lifetime. */

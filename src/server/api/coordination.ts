@@ -2,6 +2,7 @@
 // clientv3/concurrency inside the server): ownership is the key with the lowest create revision
 // under a prefix, and a waiter waits for every older key to be deleted.
 
+import type { Need } from '../../auth/permissions.js';
 import type { KeyValue, TxnResponse } from '../../mvcc/types.js';
 import { SortOrder, SortTarget } from '../../mvcc/types.js';
 import type { FlotillaNode } from '../node.js';
@@ -21,6 +22,20 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
 /** `${prefix}/${lease as hex}`, as clientv3/concurrency names a session's key. */
 export function sessionKey(name: Uint8Array, lease: bigint): Buffer {
   return Buffer.concat([Buffer.from(name), Buffer.from(`/${lease.toString(16)}`)]);
+}
+
+/**
+ * What a lock or election call needs with auth on: etcd runs these services as clients of its own
+ * KV API with the caller's token, so the caller needs read on the `name/` prefix (to find the
+ * owner and wait) and write on the keys it creates, changes or deletes.
+ */
+export function coordinationNeeds(name: Uint8Array, writes: readonly Uint8Array[]): Need[] {
+  const prefix = Buffer.concat([Buffer.from(name), Buffer.from('/')]);
+  const empty = new Uint8Array(0);
+  return [
+    { access: 'read', key: prefix, rangeEnd: prefixEnd(prefix) },
+    ...writes.map((key): Need => ({ access: 'write', key, rangeEnd: empty })),
+  ];
 }
 
 export async function txn(

@@ -39,6 +39,8 @@ export interface UnaryCall {
   readonly request: unknown;
   readonly cancelled: boolean;
   readonly metadata: RequestMetadata;
+  /** The client's address (the key of per-client limits such as authentication attempts). */
+  readonly peer: string;
 }
 
 export type UnaryImplementation = (call: UnaryCall, callback: UnaryCallback) => void;
@@ -177,6 +179,7 @@ function callUnary(
   const call: UnaryCall = {
     request,
     metadata: new RequestMetadata(headers),
+    peer: stream.session?.socket?.remoteAddress ?? 'unknown',
     get cancelled() {
       return stream.destroyed || stream.closed;
     },
