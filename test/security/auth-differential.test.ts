@@ -137,6 +137,13 @@ const SCRIPT: readonly Step[] = [
   kv('Txn', { success: [{ request_put: { key: key('b'), value: key('t') } }] }, 'alice'),
   kv('Txn', { success: [{ request_put: { key: key('q'), value: key('t') } }] }, 'alice'),
   kv('Txn', { failure: [{ request_range: { key: key('q') } }] }, 'alice'),
+  // Lock and Election act with the caller's permissions (etcd answers their refusals as Unknown).
+  { kind: 'call', service: 'Lock', method: 'Lock', request: { name: key('secret') }, as: 'alice' },
+  { kind: 'call', service: 'Lock', method: 'Lock', request: { name: key('secret') } },
+  { kind: 'call', service: 'Lock', method: 'Unlock', request: { key: key('secret/1') }, as: 'alice' },
+  { kind: 'call', service: 'Election', method: 'Campaign', request: { name: key('secret') }, as: 'alice' },
+  { kind: 'call', service: 'Election', method: 'Leader', request: { name: key('secret') }, as: 'alice' },
+  { kind: 'call', service: 'Election', method: 'Leader', request: { name: key('b') }, as: 'alice' },
   // Admin-only maintenance and membership.
   { kind: 'call', service: 'Maintenance', method: 'HashKV', request: {}, as: 'alice' },
   { kind: 'call', service: 'Maintenance', method: 'Defragment', request: {}, as: 'alice' },

@@ -8,8 +8,18 @@ import * as protoLoader from '@grpc/proto-loader';
 import { PROTO_LOADER_OPTIONS, protoDirectory, type RpcResult } from '../support/grpc-client.js';
 
 const CALL_DEADLINE_MS = 10_000;
-const SERVICES = ['KV', 'Watch', 'Lease', 'Cluster', 'Maintenance', 'Auth'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+/** Service name → its proto package (etcd's v3lock and v3election live in their own). */
+const SERVICES = {
+  KV: 'etcdserverpb',
+  Watch: 'etcdserverpb',
+  Lease: 'etcdserverpb',
+  Cluster: 'etcdserverpb',
+  Maintenance: 'etcdserverpb',
+  Auth: 'etcdserverpb',
+  Lock: 'v3lockpb',
+  Election: 'v3electionpb',
+} as const;
+export type ServiceName = keyof typeof SERVICES;
 
 type UnaryMethod = (
   request: unknown,
@@ -23,15 +33,12 @@ let constructors: Record<ServiceName, grpc.ServiceClientConstructor> | undefined
 function load(): Record<ServiceName, grpc.ServiceClientConstructor> {
   if (constructors !== undefined) return constructors;
   const directory = protoDirectory();
-  const definition = protoLoader.loadSync([path.join(directory, 'rpc.proto')], {
-    ...PROTO_LOADER_OPTIONS,
-    includeDirs: [directory],
-  });
-  const pb = grpc.loadPackageDefinition(definition).etcdserverpb as grpc.GrpcObject;
-  constructors = Object.fromEntries(SERVICES.map((name) => [name, pb[name]])) as Record<
-    ServiceName,
-    grpc.ServiceClientConstructor
-  >;
+  const files = ['rpc.proto', 'v3lock.proto', 'v3election.proto'].map((file) => path.join(directory, file));
+  const definition = protoLoader.loadSync(files, { ...PROTO_LOADER_OPTIONS, includeDirs: [directory] });
+  const loaded = grpc.loadPackageDefinition(definition);
+  constructors = Object.fromEntries(
+    Object.entries(SERVICES).map(([name, pkg]) => [name, (loaded[pkg] as grpc.GrpcObject)[name]]),
+  ) as Record<ServiceName, grpc.ServiceClientConstructor>;
   return constructors;
 }
 

@@ -2,11 +2,14 @@
 // clientv3/concurrency inside the server): ownership is the key with the lowest create revision
 // under a prefix, and a waiter waits for every older key to be deleted.
 
+import { AuthError } from '../../auth/errors.js';
 import type { Need } from '../../auth/permissions.js';
 import type { KeyValue, TxnResponse } from '../../mvcc/types.js';
 import { SortOrder, SortTarget } from '../../mvcc/types.js';
 import type { FlotillaNode } from '../node.js';
+import { requireKeys } from './authorize.js';
 import { GrpcError, Status } from './errors.js';
+import type { RequestMetadata } from './stream-call.js';
 
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
   const end = Buffer.from(prefix);
@@ -36,6 +39,24 @@ export function coordinationNeeds(name: Uint8Array, writes: readonly Uint8Array[
     { access: 'read', key: prefix, rangeEnd: prefixEnd(prefix) },
     ...writes.map((key): Need => ({ access: 'write', key, rangeEnd: empty })),
   ];
+}
+
+/**
+ * Throws unless the caller may do `needs` (see coordinationNeeds). etcd's
+ * v3lock and v3election pass the KV error on as a plain Go error, so clients see gRPC code
+ * Unknown with the message ("etcdserver: permission denied"); Flotilla answers the same.
+ */
+export function requireCoordination(
+  node: FlotillaNode,
+  metadata: Pick<RequestMetadata, 'get'>,
+  needs: readonly Need[],
+): void {
+  try {
+    requireKeys(node, metadata, needs);
+  } catch (error) {
+    if (error instanceof AuthError) throw new GrpcError(Status.UNKNOWN, error.message);
+    throw error;
+  }
 }
 
 export async function txn(

@@ -3,14 +3,22 @@
 
 import type { KeyValue } from '../../mvcc/types.js';
 import type { FlotillaNode } from '../node.js';
-import { requireKeys } from './authorize.js';
 import { type HeaderSource, int64, int64Id, keyValue, type ProtoObject } from './convert.js';
-import { coordinationNeeds, firstCreated, prefixEnd, sessionKey, txn, waitDeletes } from './coordination.js';
+import {
+  coordinationNeeds,
+  firstCreated,
+  prefixEnd,
+  requireCoordination,
+  sessionKey,
+  txn,
+  waitDeletes,
+} from './coordination.js';
 import { GrpcError, Status } from './errors.js';
 import type { CallContext } from './grpc.js';
 
 const notLeader = () => new GrpcError(Status.FAILED_PRECONDITION, 'election: not leader');
-const noLeader = () => new GrpcError(Status.NOT_FOUND, 'election: no leader');
+// etcd's v3election returns concurrency.ErrElectionNoLeader as a plain Go error: gRPC code Unknown.
+const noLeader = () => new GrpcError(Status.UNKNOWN, 'election: no leader');
 
 interface LeaderKey {
   readonly name: Uint8Array;
@@ -47,7 +55,7 @@ export function electionService(node: FlotillaNode, headers: HeaderSource) {
       const lease = int64Id(request.lease);
       const value = (request.value as Uint8Array) ?? new Uint8Array(0);
       const key = sessionKey(name, lease);
-      requireKeys(node, call.metadata, coordinationNeeds(name, [key]));
+      requireCoordination(node, call.metadata, coordinationNeeds(name, [key]));
       const response = await txn(node, {
         compare: [{ key, target: 1, result: 0, createRevision: 0 }],
         success: [{ type: 'put', put: { key, value, lease } }],
@@ -69,13 +77,13 @@ export function electionService(node: FlotillaNode, headers: HeaderSource) {
 
     async Proclaim(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
       const leader = leaderKey(request.leader);
-      requireKeys(node, call.metadata, coordinationNeeds(leader.name, [leader.key]));
+      requireCoordination(node, call.metadata, coordinationNeeds(leader.name, [leader.key]));
       await proclaim(leader, (request.value as Uint8Array) ?? new Uint8Array(0));
       return { header: header() };
     },
 
     async Leader(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
-      requireKeys(node, call.metadata, coordinationNeeds(request.name as Uint8Array, []));
+      requireCoordination(node, call.metadata, coordinationNeeds(request.name as Uint8Array, []));
       const leader = await firstCreated(node, request.name as Uint8Array);
       if (leader === undefined) throw noLeader();
       return { header: header(), kv: keyValue(leader) };
@@ -83,7 +91,7 @@ export function electionService(node: FlotillaNode, headers: HeaderSource) {
 
     async Resign(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
       const leader = leaderKey(request.leader);
-      requireKeys(node, call.metadata, coordinationNeeds(leader.name, [leader.key]));
+      requireCoordination(node, call.metadata, coordinationNeeds(leader.name, [leader.key]));
       await txn(node, {
         compare: [{ key: leader.key, target: 1, result: 0, createRevision: leader.rev }],
         success: [{ type: 'deleteRange', deleteRange: { key: leader.key } }],

@@ -11,10 +11,9 @@ import { memberHealthy } from '../gateway/health.js';
 import { loadRoutes } from '../gateway/routes.js';
 import type { FlotillaNode } from '../node.js';
 import { authService } from './auth.js';
-import { requireKeys } from './authorize.js';
 import { clusterService } from './cluster.js';
 import type { HeaderSource, ProtoObject } from './convert.js';
-import { coordinationNeeds } from './coordination.js';
+import { coordinationNeeds, requireCoordination } from './coordination.js';
 import { electionService, observeLeader } from './election.js';
 import { toServiceError } from './errors.js';
 import { encodePutResponse, encodeRangeResponse, encodeWatchResponse } from './fast-codec.js';
@@ -169,7 +168,7 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
     Observe: (call: StreamCall) => {
       const name = ((call.request as ProtoObject).name as Uint8Array | undefined) ?? new Uint8Array(0);
       try {
-        requireKeys(node, call.metadata, coordinationNeeds(name, []));
+        requireCoordination(node, call.metadata, coordinationNeeds(name, []));
       } catch (error) {
         call.destroy(toServiceError(error));
         return;

@@ -1,9 +1,15 @@
 // v3lockpb.Lock: a distributed mutex whose key's create revision is a fencing token.
 
 import type { FlotillaNode } from '../node.js';
-import { requireKeys } from './authorize.js';
 import { type HeaderSource, int64Id, type ProtoObject } from './convert.js';
-import { coordinationNeeds, firstCreated, sessionKey, txn, waitDeletes } from './coordination.js';
+import {
+  coordinationNeeds,
+  firstCreated,
+  requireCoordination,
+  sessionKey,
+  txn,
+  waitDeletes,
+} from './coordination.js';
 import { GrpcError, Status } from './errors.js';
 import type { CallContext } from './grpc.js';
 
@@ -15,7 +21,7 @@ export function lockService(node: FlotillaNode, headers: HeaderSource) {
       if (name.byteLength === 0)
         throw new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: key is not provided');
       const key = sessionKey(name, lease);
-      requireKeys(node, call.metadata, coordinationNeeds(name, [key]));
+      requireCoordination(node, call.metadata, coordinationNeeds(name, [key]));
       // Create our key unless this session already holds one (clientv3 concurrency.Mutex.Lock).
       const response = await txn(node, {
         compare: [{ key, target: 1, result: 0, createRevision: 0 }],
@@ -37,7 +43,7 @@ export function lockService(node: FlotillaNode, headers: HeaderSource) {
 
     async Unlock(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
       const key = (request.key as Uint8Array | undefined) ?? new Uint8Array(0);
-      requireKeys(node, call.metadata, [{ access: 'write', key, rangeEnd: new Uint8Array(0) }]);
+      requireCoordination(node, call.metadata, [{ access: 'write', key, rangeEnd: new Uint8Array(0) }]);
       const result = await node.propose({ type: 'deleteRange', deleteRange: { key } });
       if (result.status === 'failed') throw result.error;
       return { header: headers.header(node.mvcc.currentRevision()) };
