@@ -64,6 +64,13 @@ export function authService(node: FlotillaNode, headers: HeaderSource) {
     return hash(password, { cost: node.config.bcryptCost });
   }
 
+  /** A hash no password matches (made once, at the configured cost), checked for unknown users. */
+  let unknownUser: Promise<string> | null = null;
+  const unknownUserHash = (): Promise<string> => {
+    unknownUser ??= hashPassword(newTokenPrefix());
+    return unknownUser;
+  };
+
   /** A management RPC: the caller must be admin; returns the caller's name for the replicated op. */
   const admin = (call: CallContext): string | null => requireAdmin(node, call.metadata);
 
@@ -81,9 +88,11 @@ export function authService(node: FlotillaNode, headers: HeaderSource) {
       if (!limiter.tryAttempt(call.peer, Date.now())) throw tooManyAttempts(call.peer, limiter.perSecond);
       const name = text(request.name);
       const user = node.auth.user(name);
+      // A missing user costs a bcrypt check too, so answer times do not tell which names exist.
       // A user added with no_password cannot authenticate (etcd: ErrAuthFailed).
-      if (user === undefined || user.passwordHash === null) throw authFailed();
-      if (!(await verify(text(request.password), user.passwordHash))) throw authFailed();
+      const passwordHash = user?.passwordHash ?? (await unknownUserHash());
+      const matches = await verify(text(request.password), passwordHash);
+      if (!matches || user === undefined || user.passwordHash === null) throw authFailed();
       const outcome = await node.proposeAuth({
         kind: 'authenticate',
         name,
