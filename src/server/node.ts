@@ -11,6 +11,8 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AuthError } from '../auth/errors.js';
+import { deleteRangeNeeds, putNeeds, txnNeeds } from '../auth/needs.js';
 import { type AuthOp, type AuthOutcome, AuthStore } from '../auth/store.js';
 import { SimpleTokens, tokenOf } from '../auth/tokens.js';
 import { Lessor } from '../lease/lessor.js';
@@ -305,14 +307,17 @@ export class FlotillaNode {
     }, this.config.heartbeatIntervalMs * slowdown);
   }
 
-  /** Replicates `request`; resolves with its result once applied on this member. */
-  propose(request: ServerRequest): Promise<ApplyResult> {
-    return this.submit(request).applied;
+  /**
+   * Replicates `request`; resolves with its result once applied on this member. `caller`: the
+   * user a KV write acts for while auth is enabled, whose permissions are checked again at apply.
+   */
+  propose(request: ServerRequest, caller: string | null = null): Promise<ApplyResult> {
+    return this.submit(request, caller).applied;
   }
 
   /** Replicates an auth op; resolves with what applying it produced (an error, or a token). */
   async proposeAuth(op: AuthOp): Promise<AuthOutcome> {
-    const { requestId, applied } = this.submit({ type: 'auth', op });
+    const { requestId, applied } = this.submit({ type: 'auth', op }, null);
     await applied;
     const outcome = this.authOutcomes.get(requestId);
     this.authOutcomes.delete(requestId);
@@ -320,15 +325,20 @@ export class FlotillaNode {
     return outcome;
   }
 
-  private submit(request: ServerRequest): { requestId: number; applied: Promise<ApplyResult> } {
+  private submit(
+    request: ServerRequest,
+    caller: string | null,
+  ): { requestId: number; applied: Promise<ApplyResult> } {
     const requestId = this.nextRequestId++;
     if (this.stopping) return { requestId, applied: Promise.reject(stopped()) };
     const trace = this.proposalTracing?.startProposal(requestId, this.forwardTarget()) ?? null;
-    const data = encodeProposal(
-      trace === null
-        ? { requestId, origin: this.memberId, request }
-        : { requestId, origin: this.memberId, request, traceparent: trace.traceparent },
-    );
+    const data = encodeProposal({
+      requestId,
+      origin: this.memberId,
+      request,
+      ...(trace === null ? {} : { traceparent: trace.traceparent }),
+      ...(caller === null ? {} : { caller }),
+    });
     // etcd's check on the encoded request, for sizes gRPC's own limit (plus overhead) let through.
     if (data.byteLength > this.config.maxRequestBytes) {
       const error = new GrpcError(Status.INVALID_ARGUMENT, ERR_REQUEST_TOO_LARGE);
@@ -609,6 +619,7 @@ export class FlotillaNode {
     const batch: ApplyEntry[] = [];
     const origins: ({ requestId: number } | null)[] = [];
     const authOutcomes: (AuthOutcome | null)[] = [];
+    const refusals: (AuthError | null)[] = [];
     for (const entry of entries) {
       if (entry.type === EntryType.ConfChange) {
         this.applyConfChange(entry);
@@ -637,7 +648,10 @@ export class FlotillaNode {
         authOutcomes[batch.length] = this.applyAuth(request.op, entry.index);
         batch.push({ index: entry.index, request: { type: 'noop' } });
       } else {
-        batch.push({ index: entry.index, request });
+        const refusal =
+          proposal.caller === undefined ? null : this.applyTimeRefusal(proposal.caller, request);
+        if (refusal !== null) refusals[batch.length] = refusal;
+        batch.push({ index: entry.index, request: refusal === null ? request : { type: 'noop' } });
       }
       origins.push(proposal.origin === this.memberId ? { requestId: proposal.requestId } : null);
     }
@@ -659,7 +673,9 @@ export class FlotillaNode {
       const authOutcome = authOutcomes[i];
       if (authOutcome !== undefined && authOutcome !== null)
         this.authOutcomes.set(origin.requestId, authOutcome);
-      pending.resolve(result);
+      const refusal = refusals[i];
+      if (refusal !== undefined && refusal !== null) pending.reject(refusal);
+      else pending.resolve(result);
     }
     const revision = this.mvcc.currentRevision();
     if (events.length > 0) {
@@ -828,6 +844,26 @@ export class FlotillaNode {
       });
     }
     return outcome;
+  }
+
+  /**
+   * etcd's authApplierV3: a KV write is checked again when applied, against the auth state at
+   * this point of the log (the same on every member), so a write already in flight when its
+   * permission is revoked is refused. Only the request and the auth state decide — not lease
+   * keys, which the MVCC batch may not have reached yet — so every member decides alike.
+   */
+  private applyTimeRefusal(caller: string, request: ServerRequest): AuthError | null {
+    if (!this.auth.isEnabled()) return null;
+    switch (request.type) {
+      case 'put':
+        return this.auth.keyRefusal(caller, putNeeds(request.put));
+      case 'deleteRange':
+        return this.auth.keyRefusal(caller, deleteRangeNeeds(request.deleteRange));
+      case 'txn':
+        return this.auth.keyRefusal(caller, txnNeeds(request.txn));
+      default:
+        return null;
+    }
   }
 
   private restoreAuth(data: SnapshotData): void {

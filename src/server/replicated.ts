@@ -32,6 +32,11 @@ export interface Proposal {
   readonly request: ServerRequest;
   /** W3C trace context of the request, only when tracing is on (absent otherwise: no cost). */
   readonly traceparent?: string;
+  /**
+   * The user a KV write acts for, present only when auth was enabled on receipt: applying the
+   * entry checks its permissions again, against the auth state at that point of the log.
+   */
+  readonly caller?: string;
 }
 
 const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
@@ -51,8 +56,13 @@ const PUT_FIXED_BYTES = 1 + 1 + 8 + 8 + 4;
 const LEASE_BYTES = 8;
 
 export function encodeProposal(proposal: Proposal): Uint8Array {
-  // A traced put carries its traceparent, which only the generic encoding has room for.
-  if (proposal.request.type === 'put' && proposal.traceparent === undefined) {
+  // A traced put carries its traceparent, and an authenticated one its caller, which only the
+  // generic encoding has room for.
+  if (
+    proposal.request.type === 'put' &&
+    proposal.traceparent === undefined &&
+    proposal.caller === undefined
+  ) {
     return encodePut(proposal, proposal.request.put);
   }
   return packr.pack(proposal);

@@ -30,14 +30,19 @@ function raise(refusal: AuthError | null): void {
   if (refusal !== null) throw refusal;
 }
 
-/** Throws unless the caller may do everything in `needs` (no check while auth is disabled). */
+/**
+ * Throws unless the caller may do everything in `needs` (no check while auth is disabled).
+ * Returns the caller's name while auth is enabled (writes carry it for the check at apply time).
+ */
 export function requireKeys(
   node: FlotillaNode,
   metadata: Pick<RequestMetadata, 'get'>,
   needs: readonly Need[],
-): void {
-  if (!node.auth.isEnabled() && tokenOf(metadata) === null) return;
-  raise(node.auth.keyRefusal(callerOf(node, metadata), needs));
+): string | null {
+  if (!node.auth.isEnabled() && tokenOf(metadata) === null) return null;
+  const caller = callerOf(node, metadata);
+  raise(node.auth.keyRefusal(caller, needs));
+  return node.auth.isEnabled() ? caller : null;
 }
 
 /** Throws unless the caller holds the root role (etcd's IsAdminPermitted); the caller's name otherwise. */

@@ -41,8 +41,9 @@ function txnCost(txn: TxnRequest): number {
 async function write(
   node: FlotillaNode,
   request: ServerRequest,
+  caller: string | null,
 ): Promise<ApplyResult & { status: 'applied' }> {
-  const result = await node.propose(request);
+  const result = await node.propose(request, caller);
   if (result.status === 'failed') throw result.error;
   if (result.status === 'skipped') throw new GrpcError(13, 'flotilla: entry applied twice');
   return result;
@@ -63,9 +64,9 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
       // it may not write by revoking the lease (etcd's checkLeasePuts).
       const lease = put.lease ?? 0n;
       const leaseKeys = lease === 0n || !node.auth.isEnabled() ? [] : node.mvcc.keysWithLease(lease);
-      requireKeys(node, call.metadata, [...putNeeds(put), ...leaseKeysNeeds(leaseKeys)]);
+      const caller = requireKeys(node, call.metadata, [...putNeeds(put), ...leaseKeysNeeds(leaseKeys)]);
       node.checkQuota(putCost(put));
-      const result = await write(node, { type: 'put', put });
+      const result = await write(node, { type: 'put', put }, caller);
       if (result.response.type !== 'put') throw new GrpcError(13, 'flotilla: wrong response type');
       const { header, prevKv } = result.response.put;
       return { header: headers.header(header.revision), prev_kv: prevKv ? keyValue(prevKv) : null };
@@ -73,8 +74,8 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
 
     async DeleteRange(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
       const deleteRange = deleteRangeRequest(request);
-      requireKeys(node, call.metadata, deleteRangeNeeds(deleteRange));
-      const result = await write(node, { type: 'deleteRange', deleteRange });
+      const caller = requireKeys(node, call.metadata, deleteRangeNeeds(deleteRange));
+      const result = await write(node, { type: 'deleteRange', deleteRange }, caller);
       if (result.response.type !== 'deleteRange') throw new GrpcError(13, 'flotilla: wrong response type');
       const r = result.response.deleteRange;
       return {
@@ -96,9 +97,9 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
         if (!serializable && node.config.unsafe !== 'stale-reads') await node.linearizableRead();
         return txnResponse(headers, node.mvcc.readTxn(txn));
       }
-      requireKeys(node, call.metadata, txnNeeds(txn));
+      const caller = requireKeys(node, call.metadata, txnNeeds(txn));
       node.checkQuota(txnCost(txn));
-      const result = await write(node, { type: 'txn', txn });
+      const result = await write(node, { type: 'txn', txn }, caller);
       if (result.response.type !== 'txn') throw new GrpcError(13, 'flotilla: wrong response type');
       return txnResponse(headers, result.response.txn);
     },
@@ -106,7 +107,11 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
     // etcd 3.4 lets any user compact (no permission check): so does Flotilla, for compatibility.
     async Compact(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
       requireKeys(node, call.metadata, []);
-      const result = await write(node, { type: 'compact', compact: { revision: int64(request.revision) } });
+      const result = await write(
+        node,
+        { type: 'compact', compact: { revision: int64(request.revision) } },
+        null,
+      );
       if (result.response.type !== 'compact') throw new GrpcError(13, 'flotilla: wrong response type');
       return { header: headers.header(result.response.compact.header.revision) };
     },
