@@ -88,10 +88,14 @@ export type AuthOp =
       readonly key: Uint8Array;
       readonly rangeEnd: Uint8Array;
     }
-  /** Password already checked by the receiving member; applying it issues the token everywhere. */
+  /**
+   * Password already checked by the receiving member against `passwordHash`; applying it issues
+   * the token everywhere, unless the password changed in between.
+   */
   | {
       readonly kind: 'authenticate';
       readonly name: string;
+      readonly passwordHash: string;
       readonly tokenPrefix: string;
       readonly issuedAtMs: number;
     };
@@ -156,7 +160,8 @@ export class AuthStore {
         return;
       case 'authenticate':
         if (!this.enabled) throw authNotEnabled();
-        if (!this.users.has(op.name)) throw authFailed();
+        // The user may have been deleted, or its password changed, since the check on receipt.
+        if (this.users.get(op.name)?.passwordHash !== op.passwordHash) throw authFailed();
         return;
       case 'userAdd':
         return this.userAdd(op.name, op.passwordHash);

@@ -235,10 +235,18 @@ describe('auth on a three-member cluster', { skip }, () => {
 
   test('a member that missed auth changes while down gets them by snapshot', async () => {
     await cluster.kill(2);
-    await ok(['user', 'add', 'bob:bobpw'], ROOT);
-    await ok(['user', 'grant-role', 'bob', 'app'], ROOT);
+    await cluster.waitReady();
+    // Only the live members: etcdctl authenticates on the endpoint it dials first, within its
+    // 2 s dial timeout, and fails if that is the stopped one.
+    const live = { endpoints: [0, 1].map((i) => cluster.address(i)).join(','), user: ROOT };
+    const asRoot = async (args: string[]) => {
+      const outcome = await etcdctl(args, live);
+      assert.equal(outcome.ok, true, `etcdctl ${args.join(' ')} failed: ${outcome.out}`);
+    };
+    await asRoot(['user', 'add', 'bob:bobpw']);
+    await asRoot(['user', 'grant-role', 'bob', 'app']);
     // Enough entries for the leader to compact its log past what member 2 holds (--snapshot-count=20).
-    for (let i = 0; i < 40; i++) await ok(['put', `app/fill${i}`, 'v'], ROOT);
+    for (let i = 0; i < 40; i++) await asRoot(['put', `app/fill${i}`, 'v']);
     cluster.restart(2);
     const rpc = new AuthRpc(cluster.address(2));
     try {

@@ -262,6 +262,23 @@ describe('auth store rules (etcd auth/store.go)', () => {
     assert.deepEqual(store.user('u')?.roles, []);
   });
 
+  test('an authentication checked against a password since changed issues no token', () => {
+    const store = enabledStore();
+    const authenticate = (passwordHash: string): AuthOp => ({
+      kind: 'authenticate',
+      name: 'u',
+      passwordHash,
+      tokenPrefix: 'p',
+      issuedAtMs: 0,
+    });
+    assert.equal(store.apply(authenticate('h')).ok, true);
+    store.apply({ kind: 'userChangePassword', by: 'root', name: 'u', passwordHash: 'h2' });
+    assert.equal(
+      errorOf(store, authenticate('h')),
+      'etcdserver: authentication failed, invalid user ID or password',
+    );
+  });
+
   test('a snapshot restores the same state into a fresh store', () => {
     const store = enabledStore();
     store.apply({

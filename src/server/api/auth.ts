@@ -96,6 +96,7 @@ export function authService(node: FlotillaNode, headers: HeaderSource) {
       const outcome = await node.proposeAuth({
         kind: 'authenticate',
         name,
+        passwordHash: user.passwordHash,
         tokenPrefix: newTokenPrefix(),
         issuedAtMs: Date.now(),
       });
