@@ -39,9 +39,13 @@ describe('auth on a three-member cluster', { skip }, () => {
   ): Promise<Outcome> => {
     const user = options.user === undefined ? [] : [`--user=${options.user}`];
     const endpoints = options.endpoints ?? cluster.endpoints.join(',');
-    const child = spawn(ETCDCTL, [`--endpoints=${endpoints}`, '--command-timeout=10s', ...user, ...args], {
-      env: { ...process.env, ETCDCTL_API: '3' },
-    });
+    const child = spawn(
+      ETCDCTL,
+      [`--endpoints=${endpoints}`, '--dial-timeout=10s', '--command-timeout=10s', ...user, ...args],
+      {
+        env: { ...process.env, ETCDCTL_API: '3' },
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -235,7 +239,9 @@ describe('auth on a three-member cluster', { skip }, () => {
 
   test('a member that missed auth changes while down gets them by snapshot', async () => {
     await cluster.kill(2);
-    await cluster.waitReady();
+    // If member 2 led, the others still name it leader until their election timeout: wait for a
+    // live leader, or the writes below wait out etcdctl's timeouts on a dead one.
+    await waitFor('a leader among the live members', 20_000, () => cluster.leaderIndex());
     // Only the live members: etcdctl authenticates on the endpoint it dials first, within its
     // 2 s dial timeout, and fails if that is the stopped one.
     const live = { endpoints: [0, 1].map((i) => cluster.address(i)).join(','), user: ROOT };
