@@ -50,20 +50,27 @@ export function requireCoordination(
   node: FlotillaNode,
   metadata: Pick<RequestMetadata, 'get'>,
   needs: readonly Need[],
-): void {
+): string | null {
   try {
-    requireKeys(node, metadata, needs);
+    return requireKeys(node, metadata, needs);
   } catch (error) {
-    if (error instanceof AuthError) throw new GrpcError(Status.UNKNOWN, error.message);
-    throw error;
+    return asCoordinationError(error);
   }
 }
 
+/** An auth refusal as etcd's v3lock and v3election return it (code Unknown); other errors as they are. */
+export function asCoordinationError(error: unknown): never {
+  if (error instanceof AuthError) throw new GrpcError(Status.UNKNOWN, error.message);
+  throw error;
+}
+
+/** Proposes a txn for `caller` (checked again at apply while auth is enabled, see node.ts). */
 export async function txn(
   node: FlotillaNode,
   request: Parameters<FlotillaNode['mvcc']['readTxn']>[0],
+  caller: string | null,
 ): Promise<TxnResponse> {
-  const result = await node.propose({ type: 'txn', txn: request });
+  const result = await node.propose({ type: 'txn', txn: request }, caller).catch(asCoordinationError);
   if (result.status === 'failed') throw result.error;
   if (result.status !== 'applied' || result.response.type !== 'txn') {
     throw new GrpcError(Status.INTERNAL, 'flotilla: unexpected txn result');

@@ -40,12 +40,16 @@ function leaderKey(value: unknown): LeaderKey {
 export function electionService(node: FlotillaNode, headers: HeaderSource) {
   const header = () => headers.header(node.mvcc.currentRevision());
 
-  const proclaim = async (leader: LeaderKey, value: Uint8Array) => {
-    const response = await txn(node, {
-      compare: [{ key: leader.key, target: 1, result: 0, createRevision: leader.rev }],
-      success: [{ type: 'put', put: { key: leader.key, value, lease: leader.lease } }],
-      failure: [],
-    });
+  const proclaim = async (leader: LeaderKey, value: Uint8Array, caller: string | null) => {
+    const response = await txn(
+      node,
+      {
+        compare: [{ key: leader.key, target: 1, result: 0, createRevision: leader.rev }],
+        success: [{ type: 'put', put: { key: leader.key, value, lease: leader.lease } }],
+        failure: [],
+      },
+      caller,
+    );
     if (!response.succeeded) throw notLeader();
   };
 
@@ -55,12 +59,16 @@ export function electionService(node: FlotillaNode, headers: HeaderSource) {
       const lease = int64Id(request.lease);
       const value = (request.value as Uint8Array) ?? new Uint8Array(0);
       const key = sessionKey(name, lease);
-      requireCoordination(node, call.metadata, coordinationNeeds(name, [key]));
-      const response = await txn(node, {
-        compare: [{ key, target: 1, result: 0, createRevision: 0 }],
-        success: [{ type: 'put', put: { key, value, lease } }],
-        failure: [{ type: 'range', range: { key } }],
-      });
+      const caller = requireCoordination(node, call.metadata, coordinationNeeds(name, [key]));
+      const response = await txn(
+        node,
+        {
+          compare: [{ key, target: 1, result: 0, createRevision: 0 }],
+          success: [{ type: 'put', put: { key, value, lease } }],
+          failure: [{ type: 'range', range: { key } }],
+        },
+        caller,
+      );
       let rev = response.header.revision;
       if (!response.succeeded) {
         const existing = response.responses[0];
@@ -68,7 +76,7 @@ export function electionService(node: FlotillaNode, headers: HeaderSource) {
         if (kv !== undefined) {
           rev = kv.createRevision;
           if (!Buffer.from(kv.value).equals(Buffer.from(value)))
-            await proclaim({ name, key, rev, lease }, value);
+            await proclaim({ name, key, rev, lease }, value, caller);
         }
       }
       await waitDeletes(node, name, rev - 1, cancelled);
@@ -77,8 +85,8 @@ export function electionService(node: FlotillaNode, headers: HeaderSource) {
 
     async Proclaim(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
       const leader = leaderKey(request.leader);
-      requireCoordination(node, call.metadata, coordinationNeeds(leader.name, [leader.key]));
-      await proclaim(leader, (request.value as Uint8Array) ?? new Uint8Array(0));
+      const caller = requireCoordination(node, call.metadata, coordinationNeeds(leader.name, [leader.key]));
+      await proclaim(leader, (request.value as Uint8Array) ?? new Uint8Array(0), caller);
       return { header: header() };
     },
 
@@ -91,12 +99,16 @@ export function electionService(node: FlotillaNode, headers: HeaderSource) {
 
     async Resign(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
       const leader = leaderKey(request.leader);
-      requireCoordination(node, call.metadata, coordinationNeeds(leader.name, [leader.key]));
-      await txn(node, {
-        compare: [{ key: leader.key, target: 1, result: 0, createRevision: leader.rev }],
-        success: [{ type: 'deleteRange', deleteRange: { key: leader.key } }],
-        failure: [],
-      });
+      const caller = requireCoordination(node, call.metadata, coordinationNeeds(leader.name, [leader.key]));
+      await txn(
+        node,
+        {
+          compare: [{ key: leader.key, target: 1, result: 0, createRevision: leader.rev }],
+          success: [{ type: 'deleteRange', deleteRange: { key: leader.key } }],
+          failure: [],
+        },
+        caller,
+      );
       return { header: header() };
     },
   };

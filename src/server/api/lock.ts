@@ -3,6 +3,7 @@
 import type { FlotillaNode } from '../node.js';
 import { type HeaderSource, int64Id, type ProtoObject } from './convert.js';
 import {
+  asCoordinationError,
   coordinationNeeds,
   firstCreated,
   requireCoordination,
@@ -21,13 +22,17 @@ export function lockService(node: FlotillaNode, headers: HeaderSource) {
       if (name.byteLength === 0)
         throw new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: key is not provided');
       const key = sessionKey(name, lease);
-      requireCoordination(node, call.metadata, coordinationNeeds(name, [key]));
+      const caller = requireCoordination(node, call.metadata, coordinationNeeds(name, [key]));
       // Create our key unless this session already holds one (clientv3 concurrency.Mutex.Lock).
-      const response = await txn(node, {
-        compare: [{ key, target: 1, result: 0, createRevision: 0 }],
-        success: [{ type: 'put', put: { key, value: new Uint8Array(0), lease } }],
-        failure: [{ type: 'range', range: { key } }],
-      });
+      const response = await txn(
+        node,
+        {
+          compare: [{ key, target: 1, result: 0, createRevision: 0 }],
+          success: [{ type: 'put', put: { key, value: new Uint8Array(0), lease } }],
+          failure: [{ type: 'range', range: { key } }],
+        },
+        caller,
+      );
       let myRevision = response.header.revision;
       if (!response.succeeded) {
         const existing = response.responses[0];
@@ -43,8 +48,12 @@ export function lockService(node: FlotillaNode, headers: HeaderSource) {
 
     async Unlock(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
       const key = (request.key as Uint8Array | undefined) ?? new Uint8Array(0);
-      requireCoordination(node, call.metadata, [{ access: 'write', key, rangeEnd: new Uint8Array(0) }]);
-      const result = await node.propose({ type: 'deleteRange', deleteRange: { key } });
+      const caller = requireCoordination(node, call.metadata, [
+        { access: 'write', key, rangeEnd: new Uint8Array(0) },
+      ]);
+      const result = await node
+        .propose({ type: 'deleteRange', deleteRange: { key } }, caller)
+        .catch(asCoordinationError);
       if (result.status === 'failed') throw result.error;
       return { header: headers.header(node.mvcc.currentRevision()) };
     },
