@@ -4,14 +4,17 @@
 // member that catches up by snapshot, and the etcd3 npm client with a username and password.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
-import { FlotillaCluster, waitFor } from '../support/flotilla.js';
+import { BIN, FlotillaCluster, waitFor } from '../support/flotilla.js';
 import { AuthRpc } from './auth-rpc.js';
 
 const ETCDCTL = process.env.FLOTILLA_ETCDCTL_BIN ?? '/usr/bin/etcdctl';
+const run = promisify(execFile);
 const skip = existsSync(ETCDCTL) ? false : process.env.CI ? false : `${ETCDCTL} not installed`;
 
 /** Cheap hashes keep the test fast; snapshots every 20 entries let a lagging member need one. */
@@ -282,6 +285,30 @@ describe('auth on a three-member cluster', { skip }, () => {
     assert.equal(await ok(['get', 'config', '--print-value-only'], ALICE), 'c1');
     await refused(['get', 'secret'], ALICE, 'etcdserver: permission denied');
     assert.equal(await ok(['user', 'list'], ROOT), 'alice\nbob\nroot');
+  });
+
+  test('a backup (root only) carries users and roles into a restored cluster', async () => {
+    const file = join(cluster.members[0].dataDir, '..', 'auth-backup.db');
+    const saved = await etcdctl(['snapshot', 'save', file], { user: ROOT, endpoints: cluster.address(0) });
+    assert.equal(saved.ok, true, saved.out);
+    const target = await FlotillaCluster.prepare(1, FLAGS);
+    try {
+      await run(process.execPath, [BIN, 'snapshot', 'restore', file, ...target.clusterFlags(0)]);
+      await target.startAll();
+      const onTarget = (args: string[], user?: string) =>
+        etcdctl(args, { user, endpoints: target.address(0) });
+      assert.deepEqual(await onTarget(['get', 'config']), {
+        ok: false,
+        out: 'Error: etcdserver: user name is empty',
+      });
+      assert.deepEqual(await onTarget(['get', 'config', '--print-value-only'], ALICE), {
+        ok: true,
+        out: 'c1',
+      });
+      assert.deepEqual(await onTarget(['user', 'list'], ROOT), { ok: true, out: 'alice\nbob\nroot' });
+    } finally {
+      await target.stop();
+    }
   });
 
   test('auth disable (root only) turns every check off', async () => {
