@@ -46,6 +46,7 @@ export const permissionNotGranted = error(
 );
 export const authNotEnabled = error(Code.FailedPrecondition, 'etcdserver: authentication is not enabled');
 export const invalidAuthToken = error(Code.Unauthenticated, 'etcdserver: invalid auth token');
+export const authOldRevision = error(Code.InvalidArgument, 'etcdserver: revision of auth store is old');
 export const invalidAuthManagement = error(Code.InvalidArgument, 'etcdserver: invalid auth management');
 
 /** Not in etcd: Flotilla limits password checks per client (--auth-attempts-per-second). */

@@ -6,6 +6,7 @@
 // user's deletion or password change and with AuthDisable.
 
 import { randomInt } from 'node:crypto';
+import type { IssuedToken, TokenGrant, TokenProvider } from './token-provider.js';
 
 const TOKEN_PREFIX_LETTERS = 16;
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -29,7 +30,7 @@ interface LiveToken {
   expiresAtMs: number;
 }
 
-export class SimpleTokens {
+export class SimpleTokens implements TokenProvider {
   /** In insertion order, so the oldest is first when the bound is hit. */
   private readonly tokens = new Map<string, LiveToken>();
 
@@ -49,8 +50,14 @@ export class SimpleTokens {
     this.tokens.set(token, { user, expiresAtMs });
   }
 
+  issue(grant: TokenGrant, nowMs: number): string {
+    const token = tokenOf(grant.prefix, grant.index);
+    this.assign(token, grant.user, grant.issuedAtMs, nowMs);
+    return token;
+  }
+
   /** The token's user, extending its life; null when unknown or expired. */
-  use(token: string, nowMs: number): string | null {
+  use(token: string, nowMs: number): IssuedToken | null {
     const live = this.tokens.get(token);
     if (live === undefined) return null;
     if (live.expiresAtMs <= nowMs) {
@@ -58,7 +65,7 @@ export class SimpleTokens {
       return null;
     }
     live.expiresAtMs = nowMs + this.ttlMs;
-    return live.user;
+    return { user: live.user, authRevision: null };
   }
 
   invalidateUser(user: string): void {

@@ -12,9 +12,11 @@ import { randomInt } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuthError } from '../auth/errors.js';
+import { JwtTokens } from '../auth/jwt-tokens.js';
 import { deleteRangeNeeds, putNeeds, txnNeeds } from '../auth/needs.js';
 import { type AuthOp, type AuthOutcome, AuthStore } from '../auth/store.js';
-import { SimpleTokens, tokenOf } from '../auth/tokens.js';
+import type { TokenProvider } from '../auth/token-provider.js';
+import { SimpleTokens } from '../auth/tokens.js';
 import { Lessor } from '../lease/lessor.js';
 import { type ApplyResult, MvccStore } from '../mvcc/store.js';
 import type { ApplyEntry, MvccEvent } from '../mvcc/types.js';
@@ -117,8 +119,8 @@ export class FlotillaNode {
   readonly lessor: Lessor;
   /** Users, roles, permissions: replicated state, rebuilt from snapshot and log like the member table. */
   readonly auth = new AuthStore();
-  /** Simple tokens issued by applied Authenticate entries (the same on every member). */
-  readonly tokens: SimpleTokens;
+  /** Tokens issued by applied Authenticate entries: simple (the same on every member) or JWT. */
+  readonly tokens: TokenProvider;
   /** Outcomes of auth ops proposed here, by request id, for proposeAuth() to pick up. */
   private readonly authOutcomes = new Map<number, AuthOutcome>();
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -186,7 +188,10 @@ export class FlotillaNode {
       minTtlSeconds: Math.ceil((3 * config.electionTimeoutMs) / 2 / 1000),
     });
     this.lessor.rebuild();
-    this.tokens = new SimpleTokens(config.authTokenTtlSeconds * 1000);
+    this.tokens =
+      config.authToken.type === 'jwt'
+        ? new JwtTokens(config.authToken)
+        : new SimpleTokens(config.authTokenTtlSeconds * 1000);
     observability.logger.setTermSource(() => this.raw.raft.term);
   }
 
@@ -832,9 +837,14 @@ export class FlotillaNode {
     const outcome = this.auth.apply(op);
     if (!outcome.ok) return outcome;
     if (op.kind === 'authenticate') {
-      const token = tokenOf(op.tokenPrefix, index);
-      this.tokens.assign(token, op.name, op.issuedAtMs, Date.now());
-      return { ok: true, token };
+      const grant = {
+        user: op.name,
+        prefix: op.tokenPrefix,
+        index,
+        authRevision: this.auth.authRevision(),
+        issuedAtMs: op.issuedAtMs,
+      };
+      return { ok: true, token: this.tokens.issue(grant, Date.now()) };
     }
     if (op.kind === 'userDelete' || op.kind === 'userChangePassword') this.tokens.invalidateUser(op.name);
     if (op.kind === 'disable') this.tokens.clear();

@@ -300,15 +300,15 @@ describe('simple tokens', () => {
     const token = tokenOf('abc', 7);
     assert.equal(token, 'abc.7');
     tokens.assign(token, 'u', 0, 0);
-    assert.equal(tokens.use(token, 900), 'u'); // extends to 1900
-    assert.equal(tokens.use(token, 1_800), 'u');
-    assert.equal(tokens.use(token, 2_801), null);
+    assert.equal(tokens.use(token, 900)?.user ?? null, 'u'); // extends to 1900
+    assert.equal(tokens.use(token, 1_800)?.user ?? null, 'u');
+    assert.equal(tokens.use(token, 2_801)?.user ?? null, null);
   });
 
   test('replaying an old Authenticate entry does not revive an expired token', () => {
     const tokens = new SimpleTokens(1_000);
     tokens.assign('old.1', 'u', 0, 5_000);
-    assert.equal(tokens.use('old.1', 5_000), null);
+    assert.equal(tokens.use('old.1', 5_000)?.user ?? null, null);
   });
 
   test("deleting a user ends its tokens and no one else's", () => {
@@ -316,8 +316,8 @@ describe('simple tokens', () => {
     tokens.assign('a.1', 'u', 0, 0);
     tokens.assign('b.2', 'v', 0, 0);
     tokens.invalidateUser('u');
-    assert.equal(tokens.use('a.1', 1), null);
-    assert.equal(tokens.use('b.2', 1), 'v');
+    assert.equal(tokens.use('a.1', 1)?.user ?? null, null);
+    assert.equal(tokens.use('b.2', 1)?.user ?? null, 'v');
   });
 });
 

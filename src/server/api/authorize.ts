@@ -7,7 +7,7 @@
 // enabled, so a client holding a token from before AuthDisable learns to drop it.
 
 import type { AuthError } from '../../auth/errors.js';
-import { invalidAuthToken } from '../../auth/errors.js';
+import { authOldRevision, invalidAuthToken } from '../../auth/errors.js';
 import type { Need } from '../../auth/permissions.js';
 import type { FlotillaNode } from '../node.js';
 import type { RequestMetadata } from './stream-call.js';
@@ -21,9 +21,11 @@ function tokenOf(metadata: Pick<RequestMetadata, 'get'>): string | null {
 export function callerOf(node: FlotillaNode, metadata: Pick<RequestMetadata, 'get'>): string | null {
   const token = tokenOf(metadata);
   if (token === null) return null;
-  const user = node.tokens.use(token, Date.now());
-  if (user === null) throw invalidAuthToken();
-  return user;
+  const issued = node.tokens.use(token, Date.now());
+  if (issued === null) throw invalidAuthToken();
+  // A JWT from before the last auth change (etcd's isOpPermitted): the client authenticates again.
+  if (issued.authRevision !== null && issued.authRevision < node.auth.authRevision()) throw authOldRevision();
+  return issued.user;
 }
 
 function raise(refusal: AuthError | null): void {
