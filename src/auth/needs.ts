@@ -1,10 +1,11 @@
 // The key permissions each KV request needs, as etcd's authApplierV3 and checkTxnAuth ask for
 // them: Range reads its range; Put writes its key (and reads it for prev_kv); DeleteRange writes
-// its range (and reads it for prev_kv); a Txn needs everything its ops need.
+// its range (and reads it for prev_kv); a Txn needs read on every compared key and everything
+// its ops need.
 //
-// Stricter than etcd 3.4 on purpose (docs/etcd-differences.md): a txn's compares need read
-// permission on the keys they compare (3.4 evaluates them unchecked, which leaks values through
-// the txn's outcome), and nested txns are checked like top-level ones (3.4 skips them).
+// Stricter than etcd 3.4 on purpose (docs/auth.md): nested txns are checked like top-level ones.
+// etcd 3.4.23 skips them — an unprivileged user's nested put to a key it may not write succeeds
+// there (seen against the real binary).
 
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../mvcc/types.js';
 import type { Need } from './permissions.js';

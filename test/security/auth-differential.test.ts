@@ -137,6 +137,22 @@ const SCRIPT: readonly Step[] = [
   kv('Txn', { success: [{ request_put: { key: key('b'), value: key('t') } }] }, 'alice'),
   kv('Txn', { success: [{ request_put: { key: key('q'), value: key('t') } }] }, 'alice'),
   kv('Txn', { failure: [{ request_range: { key: key('q') } }] }, 'alice'),
+  kv(
+    'Txn',
+    {
+      compare: [{ key: key('q'), version: '0' }],
+      success: [{ request_put: { key: key('b'), value: key('c') } }],
+    },
+    'alice',
+  ),
+  kv(
+    'Txn',
+    {
+      compare: [{ key: key('b'), version: '0' }],
+      success: [{ request_put: { key: key('b'), value: key('c') } }],
+    },
+    'alice',
+  ),
   // Lock and Election act with the caller's permissions (etcd answers their refusals as Unknown).
   { kind: 'call', service: 'Lock', method: 'Lock', request: { name: key('secret') }, as: 'alice' },
   { kind: 'call', service: 'Lock', method: 'Lock', request: { name: key('secret') } },
