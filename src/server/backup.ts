@@ -91,7 +91,11 @@ export async function restoreBackup(file: string, config: ServerConfig): Promise
   store.applySnapshot({
     metadata: { index: appliedIndex, term: 1, confState: { voters: members.map((m) => m.id), learners: [] } },
     // The snapshot carries the data too, so a member added later can be sent it.
-    data: encodeSnapshotData({ members: new MemberTable(members).toJSON(), mvcc: data.mvcc }),
+    data: encodeSnapshotData({
+      members: new MemberTable(members).toJSON(),
+      mvcc: data.mvcc,
+      auth: data.auth,
+    }),
   });
   store.save({ term: 1, vote: NONE, commit: appliedIndex }, []);
   store.sync();

@@ -3,8 +3,9 @@
 // (FLOTILLA_DATA_DIR for --data-dir), then flags. Everything is validated here, at the edge, into
 // a typed ServerConfig; a bad value stops the node with a message naming the flag.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { JWT_SIGN_METHODS, type JwtOptions, type JwtSignMethod } from '../auth/jwt-tokens.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -61,6 +62,14 @@ export interface ServerConfig {
    * test-only, never a flag): see UNSAFE_MODES. null in every real deployment.
    */
   readonly unsafe: UnsafeMode | null;
+  /** --auth-token: etcd's simple tokens, or JWTs signed with the given keys. */
+  readonly authToken: { readonly type: 'simple' } | ({ readonly type: 'jwt' } & JwtOptions);
+  /** --auth-token-ttl: seconds a simple token lives past its last use. */
+  readonly authTokenTtlSeconds: number;
+  /** --bcrypt-cost: work factor of password hashes (etcd's default 10). */
+  readonly bcryptCost: number;
+  /** --auth-attempts-per-second: password checks allowed per client address (Flotilla's own). */
+  readonly authAttemptsPerSecond: number;
 }
 
 export const UNSAFE_MODES = {
@@ -101,6 +110,10 @@ const FLAGS = {
   'peer-key-file': { type: 'string' },
   'peer-trusted-ca-file': { type: 'string' },
   'peer-client-cert-auth': { type: 'string', default: 'false' },
+  'auth-token': { type: 'string', default: 'simple' },
+  'auth-token-ttl': { type: 'string', default: '300' },
+  'bcrypt-cost': { type: 'string', default: '10' },
+  'auth-attempts-per-second': { type: 'string', default: '20' },
 } as const;
 
 /** etcd's boolean flags may be given bare (`--client-cert-auth`), meaning true. */
@@ -263,6 +276,26 @@ export function parseServerConfig(
     ),
     distributedTracingAddress: tracingAddress ?? null,
     unsafe: parseUnsafe(env.FLOTILLA_UNSAFE),
+    ...parseAuthFlags(get),
+  };
+}
+
+/** BCRYPT_COST_MIN/MAX: bcrypt's own bounds (golang.org/x/crypto/bcrypt MinCost, MaxCost). */
+const BCRYPT_COST_MIN = 4;
+const BCRYPT_COST_MAX = 31;
+
+function parseAuthFlags(get: (flag: FlagName) => string | undefined) {
+  const bcryptCost = parsePositiveInteger('bcrypt-cost', get('bcrypt-cost')!);
+  if (bcryptCost < BCRYPT_COST_MIN || bcryptCost > BCRYPT_COST_MAX) {
+    throw new ConfigError(
+      `--bcrypt-cost: ${bcryptCost} must be between ${BCRYPT_COST_MIN} and ${BCRYPT_COST_MAX}`,
+    );
+  }
+  return {
+    authToken: parseAuthToken(get('auth-token')!),
+    authTokenTtlSeconds: parsePositiveInteger('auth-token-ttl', get('auth-token-ttl')!),
+    bcryptCost,
+    authAttemptsPerSecond: parsePositiveInteger('auth-attempts-per-second', get('auth-attempts-per-second')!),
   };
 }
 
@@ -305,6 +338,52 @@ function parseUnsafe(value: string | undefined): UnsafeMode | null {
     );
   }
   return value as UnsafeMode;
+}
+
+/** etcd's JWT lifetime when the ttl option is left out. */
+const JWT_TTL_DEFAULT_MS = 5 * 60_000;
+
+/** `simple`, or etcd's `jwt,pub-key=<file>,priv-key=<file>,sign-method=<alg>[,ttl=<duration>]`. */
+function parseAuthToken(text: string): ServerConfig['authToken'] {
+  if (text === 'simple') return { type: 'simple' };
+  const [kind, ...parts] = text.split(',');
+  if (kind !== 'jwt') throw new ConfigError(`--auth-token: '${kind}' must be 'simple' or 'jwt,...'`);
+  const options = new Map<string, string>();
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    const name = part.slice(0, eq);
+    if (eq <= 0 || options.has(name)) throw new ConfigError(`--auth-token: bad or repeated option '${part}'`);
+    options.set(name, part.slice(eq + 1));
+  }
+  const file = (name: string): string => {
+    const path = options.get(name);
+    if (path === undefined) throw new ConfigError(`--auth-token: jwt needs ${name}=<file>`);
+    if (!existsSync(path)) throw new ConfigError(`--auth-token: ${name} file ${path} does not exist`);
+    return path;
+  };
+  const signMethod = options.get('sign-method');
+  if (!JWT_SIGN_METHODS.includes(signMethod as JwtSignMethod)) {
+    throw new ConfigError(`--auth-token: sign-method must be one of ${JWT_SIGN_METHODS.join(', ')}`);
+  }
+  const ttl = options.get('ttl');
+  return {
+    type: 'jwt',
+    publicKeyFile: file('pub-key'),
+    privateKeyFile: file('priv-key'),
+    signMethod: signMethod as JwtSignMethod,
+    ttlMs: ttl === undefined ? JWT_TTL_DEFAULT_MS : parseGoDuration(ttl),
+  };
+}
+
+/** Go's time.ParseDuration for the units a token lifetime uses: "90s", "5m", "1h30m", "500ms". */
+function parseGoDuration(text: string): number {
+  const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const parts = [...text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)];
+  const total = parts.reduce((sum, [, value, unit]) => sum + Number(value) * unitMs[unit], 0);
+  if (parts.map((p) => p[0]).join('') !== text || !(total > 0)) {
+    throw new ConfigError(`--auth-token: ttl '${text}' must be a positive duration such as 5m or 90s`);
+  }
+  return total;
 }
 
 export const SERVER_FLAGS: readonly string[] = Object.keys(FLAGS);

@@ -11,6 +11,12 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AuthError } from '../auth/errors.js';
+import { JwtTokens } from '../auth/jwt-tokens.js';
+import { deleteRangeNeeds, putNeeds, txnNeeds } from '../auth/needs.js';
+import { type AuthOp, type AuthOutcome, AuthStore } from '../auth/store.js';
+import type { TokenProvider } from '../auth/token-provider.js';
+import { SimpleTokens } from '../auth/tokens.js';
 import { Lessor } from '../lease/lessor.js';
 import { type ApplyResult, MvccStore } from '../mvcc/store.js';
 import type { ApplyEntry, MvccEvent } from '../mvcc/types.js';
@@ -59,7 +65,7 @@ import { hexId } from './ids.js';
 import { decodeMemberContext, MemberTable } from './members.js';
 import { metricsSource } from './observed.js';
 import { decodeProposal, encodeProposal, type ServerRequest } from './replicated.js';
-import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
+import { decodeSnapshotData, encodeSnapshotData, type SnapshotData } from './snapshot-data.js';
 import { TestHooks } from './test-hooks.js';
 import { clientTlsOptions, listenerTlsOptions, loadTlsMaterial, type TlsMaterial } from './tls.js';
 
@@ -122,6 +128,12 @@ export class FlotillaNode {
   private readonly raw: RawNode;
   readonly watchHub: WatchHub;
   readonly lessor: Lessor;
+  /** Users, roles, permissions: replicated state, rebuilt from snapshot and log like the member table. */
+  readonly auth = new AuthStore();
+  /** Tokens issued by applied Authenticate entries: simple (the same on every member) or JWT. */
+  readonly tokens: TokenProvider;
+  /** Outcomes of auth ops proposed here, by request id, for proposeAuth() to pick up. */
+  private readonly authOutcomes = new Map<number, AuthOutcome>();
   private leaseTimer: NodeJS.Timeout | null = null;
   /** Fault-lab hooks; null unless FLOTILLA_TEST_HOOKS is set. */
   private readonly hooks = TestHooks.fromEnvironment();
@@ -187,6 +199,10 @@ export class FlotillaNode {
       minTtlSeconds: Math.ceil((3 * config.electionTimeoutMs) / 2 / 1000),
     });
     this.lessor.rebuild();
+    this.tokens =
+      config.authToken.type === 'jwt'
+        ? new JwtTokens(config.authToken)
+        : new SimpleTokens(config.authTokenTtlSeconds * 1000);
     observability.logger.setTermSource(() => this.raw.raft.term);
   }
 
@@ -264,6 +280,7 @@ export class FlotillaNode {
       members,
       snapshot.metadata.index,
     );
+    node.restoreAuth(data);
     observability.metrics.attach(metricsSource(node));
     await transport.start();
     node.connectPeers();
@@ -312,21 +329,43 @@ export class FlotillaNode {
     }, this.config.heartbeatIntervalMs * slowdown);
   }
 
-  /** Replicates `request`; resolves with its result once applied on this member. */
-  propose(request: ServerRequest): Promise<ApplyResult> {
-    if (this.stopping) return Promise.reject(stopped());
+  /**
+   * Replicates `request`; resolves with its result once applied on this member. `caller`: the
+   * user a KV write acts for while auth is enabled, whose permissions are checked again at apply.
+   */
+  propose(request: ServerRequest, caller: string | null = null): Promise<ApplyResult> {
+    return this.submit(request, caller).applied;
+  }
+
+  /** Replicates an auth op; resolves with what applying it produced (an error, or a token). */
+  async proposeAuth(op: AuthOp): Promise<AuthOutcome> {
+    const { requestId, applied } = this.submit({ type: 'auth', op }, null);
+    await applied;
+    const outcome = this.authOutcomes.get(requestId);
+    this.authOutcomes.delete(requestId);
+    if (outcome === undefined) throw new Error(`auth proposal ${requestId} applied without an outcome`);
+    return outcome;
+  }
+
+  private submit(
+    request: ServerRequest,
+    caller: string | null,
+  ): { requestId: number; applied: Promise<ApplyResult> } {
     const requestId = this.nextRequestId++;
+    if (this.stopping) return { requestId, applied: Promise.reject(stopped()) };
     const trace = this.proposalTracing?.startProposal(requestId, this.forwardTarget()) ?? null;
-    const data = encodeProposal(
-      trace === null
-        ? { requestId, origin: this.memberId, request }
-        : { requestId, origin: this.memberId, request, traceparent: trace.traceparent },
-    );
+    const data = encodeProposal({
+      requestId,
+      origin: this.memberId,
+      request,
+      ...(trace === null ? {} : { traceparent: trace.traceparent }),
+      ...(caller === null ? {} : { caller }),
+    });
     // etcd's check on the encoded request, for sizes gRPC's own limit (plus overhead) let through.
     if (data.byteLength > this.config.maxRequestBytes) {
       const error = new GrpcError(Status.INVALID_ARGUMENT, ERR_REQUEST_TOO_LARGE);
       trace?.finish(error);
-      return Promise.reject(error);
+      return { requestId, applied: Promise.reject(error) };
     }
     const promise = new Promise<ApplyResult>((resolve, reject) => {
       try {
@@ -348,7 +387,7 @@ export class FlotillaNode {
       }
       this.scheduleLoop();
     });
-    return trace === null ? promise : traceOutcome(promise, trace);
+    return { requestId, applied: trace === null ? promise : traceOutcome(promise, trace) };
   }
 
   /** The leader's name when a proposal made here must be forwarded to it; null when this member leads. */
@@ -601,6 +640,8 @@ export class FlotillaNode {
   private apply(entries: readonly Entry[]): void {
     const batch: ApplyEntry[] = [];
     const origins: ({ requestId: number } | null)[] = [];
+    const authOutcomes: (AuthOutcome | null)[] = [];
+    const refusals: (AuthError | null)[] = [];
     for (const entry of entries) {
       if (entry.type === EntryType.ConfChange) {
         this.applyConfChange(entry);
@@ -625,8 +666,14 @@ export class FlotillaNode {
         this.members.setPeerUrls(request.id, request.peerUrls);
         this.connectPeers();
         batch.push({ index: entry.index, request: { type: 'noop' } });
+      } else if (request.type === 'auth') {
+        authOutcomes[batch.length] = this.applyAuth(request.op, entry.index);
+        batch.push({ index: entry.index, request: { type: 'noop' } });
       } else {
-        batch.push({ index: entry.index, request });
+        const refusal =
+          proposal.caller === undefined ? null : this.applyTimeRefusal(proposal.caller, request);
+        if (refusal !== null) refusals[batch.length] = refusal;
+        batch.push({ index: entry.index, request: refusal === null ? request : { type: 'noop' } });
       }
       origins.push(proposal.origin === this.memberId ? { requestId: proposal.requestId } : null);
     }
@@ -645,7 +692,12 @@ export class FlotillaNode {
       const pending = this.pendingWrites.get(origin.requestId);
       if (pending === undefined) continue;
       this.pendingWrites.delete(origin.requestId);
-      pending.resolve(result);
+      const authOutcome = authOutcomes[i];
+      if (authOutcome !== undefined && authOutcome !== null)
+        this.authOutcomes.set(origin.requestId, authOutcome);
+      const refusal = refusals[i];
+      if (refusal !== undefined && refusal !== null) pending.reject(refusal);
+      else pending.resolve(result);
     }
     const revision = this.mvcc.currentRevision();
     if (events.length > 0) {
@@ -707,6 +759,7 @@ export class FlotillaNode {
     if (this.isLeader()) this.lessor.promote(performance.now(), this.config.electionTimeoutMs);
     this.alarms.clear();
     for (const [memberId, alarm] of data.alarms ?? []) this.applyAlarm(1, memberId, alarm);
+    this.restoreAuth(data);
     const members = MemberTable.fromJSON(data.members);
     for (const member of this.members.list()) this.members.remove(member.id);
     for (const member of members.list()) this.members.upsert(member);
@@ -736,6 +789,8 @@ export class FlotillaNode {
       members: this.members.toJSON(),
       alarms: this.alarmList().map((a) => [a.memberId, a.alarm]),
       mvcc: [...this.mvcc.snapshot()],
+      auth: this.auth.snapshot(),
+      authTokens: this.tokens.snapshot(Date.now()),
     });
     this.transport.send({ ...m, snapshot: { metadata: m.snapshot.metadata, data: filled } });
   }
@@ -759,6 +814,8 @@ export class FlotillaNode {
       alarms: this.alarmList().map((a) => [a.memberId, a.alarm]),
       mvcc: null,
       mvccInDatabase: true,
+      auth: this.auth.snapshot(),
+      authTokens: this.tokens.snapshot(Date.now()),
     });
     this.snapshotSync = this.mvcc.syncToDisk().then(
       () => {
@@ -786,6 +843,60 @@ export class FlotillaNode {
 
   /** The database sync a pending compaction snapshot waits for. */
   private snapshotSync: Promise<void> | null = null;
+
+  // ---- auth ------------------------------------------------------------------------------------
+
+  /**
+   * Applies an auth op and keeps the tokens in step: Authenticate issues "<prefix>.<index>" on every
+   * member; deleting a user or changing its password ends its tokens; AuthDisable ends them all.
+   */
+  private applyAuth(op: AuthOp, index: number): AuthOutcome {
+    const outcome = this.auth.apply(op);
+    if (!outcome.ok) return outcome;
+    if (op.kind === 'authenticate') {
+      const grant = {
+        user: op.name,
+        prefix: op.tokenPrefix,
+        index,
+        authRevision: this.auth.authRevision(),
+        issuedAtMs: op.issuedAtMs,
+      };
+      return { ok: true, token: this.tokens.issue(grant, Date.now()) };
+    }
+    if (op.kind === 'userDelete' || op.kind === 'userChangePassword') this.tokens.invalidateUser(op.name);
+    if (op.kind === 'disable') this.tokens.clear();
+    if (op.kind === 'enable' || op.kind === 'disable') {
+      this.logger.warn(op.kind === 'enable' ? 'authentication enabled' : 'authentication disabled', {
+        index,
+      });
+    }
+    return outcome;
+  }
+
+  /**
+   * etcd's authApplierV3: a KV write is checked again when applied, against the auth state at
+   * this point of the log (the same on every member), so a write already in flight when its
+   * permission is revoked is refused. Only the request and the auth state decide — not lease
+   * keys, which the MVCC batch may not have reached yet — so every member decides alike.
+   */
+  private applyTimeRefusal(caller: string, request: ServerRequest): AuthError | null {
+    if (!this.auth.isEnabled()) return null;
+    switch (request.type) {
+      case 'put':
+        return this.auth.keyRefusal(caller, putNeeds(request.put));
+      case 'deleteRange':
+        return this.auth.keyRefusal(caller, deleteRangeNeeds(request.deleteRange));
+      case 'txn':
+        return this.auth.keyRefusal(caller, txnNeeds(request.txn));
+      default:
+        return null;
+    }
+  }
+
+  private restoreAuth(data: SnapshotData): void {
+    this.auth.restore(data.auth);
+    this.tokens.restore(data.authTokens);
+  }
 
   // ---- alarms and the storage quota (etcd's NOSPACE) ------------------------------------------
 
@@ -853,7 +964,12 @@ export class FlotillaNode {
 
   /** The whole state, as a backup: what `etcdctl snapshot save` downloads (see backup.ts). */
   backup(): Uint8Array {
-    return encodeSnapshotData({ members: this.members.toJSON(), mvcc: [...this.mvcc.snapshot()] });
+    // Users and roles travel with the data, as in etcd's backend; tokens do not outlive the member.
+    return encodeSnapshotData({
+      members: this.members.toJSON(),
+      mvcc: [...this.mvcc.snapshot()],
+      auth: this.auth.snapshot(),
+    });
   }
 
   /** Announce this member's name and client URLs through Raft once a leader is known (etcd's publish). */

@@ -3,6 +3,7 @@
 // (binary keys and values stay binary, lease ids stay exact 64-bit integers).
 
 import { Packr } from 'msgpackr';
+import type { AuthOp } from '../auth/store.js';
 import type { ApplyRequest, PutRequest } from '../mvcc/types.js';
 import type { NodeId } from '../raft/types.js';
 
@@ -19,7 +20,9 @@ export type ServerRequest =
   /** Maintenance.Alarm ACTIVATE (1) / DEACTIVATE (2); alarm 1 is NOSPACE, 2 CORRUPT. */
   | { readonly type: 'alarm'; readonly action: 1 | 2; readonly memberId: bigint; readonly alarm: number }
   /** MemberUpdate: new peer URLs for a member (no change to Raft membership). */
-  | { readonly type: 'memberUpdate'; readonly id: bigint; readonly peerUrls: readonly string[] };
+  | { readonly type: 'memberUpdate'; readonly id: bigint; readonly peerUrls: readonly string[] }
+  /** A change to users, roles or the enabled flag, or an Authenticate issuing a token (src/auth). */
+  | { readonly type: 'auth'; readonly op: AuthOp };
 
 export interface Proposal {
   /** Unique per origin member for its lifetime. */
@@ -29,6 +32,11 @@ export interface Proposal {
   readonly request: ServerRequest;
   /** W3C trace context of the request, only when tracing is on (absent otherwise: no cost). */
   readonly traceparent?: string;
+  /**
+   * The user a KV write acts for, present only when auth was enabled on receipt: applying the
+   * entry checks its permissions again, against the auth state at that point of the log.
+   */
+  readonly caller?: string;
 }
 
 const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
@@ -48,8 +56,13 @@ const PUT_FIXED_BYTES = 1 + 1 + 8 + 8 + 4;
 const LEASE_BYTES = 8;
 
 export function encodeProposal(proposal: Proposal): Uint8Array {
-  // A traced put carries its traceparent, which only the generic encoding has room for.
-  if (proposal.request.type === 'put' && proposal.traceparent === undefined) {
+  // A traced put carries its traceparent, and an authenticated one its caller, which only the
+  // generic encoding has room for.
+  if (
+    proposal.request.type === 'put' &&
+    proposal.traceparent === undefined &&
+    proposal.caller === undefined
+  ) {
     return encodePut(proposal, proposal.request.put);
   }
   return packr.pack(proposal);

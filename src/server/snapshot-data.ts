@@ -1,7 +1,8 @@
-// What a Raft snapshot of a member holds: the member table, active alarms and the MVCC store's
-// snapshot chunks (msgpack: binary stays binary, ids stay exact 64-bit integers).
+// What a Raft snapshot of a member holds: the member table, active alarms, the auth state and the
+// MVCC store's snapshot chunks (msgpack: binary stays binary, ids stay exact 64-bit integers).
 
 import { Packr } from 'msgpackr';
+import type { AuthSnapshot } from '../auth/store.js';
 
 const snapshotPackr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
 
@@ -17,6 +18,10 @@ export interface SnapshotData {
    * snapshot is filled with the current state before it is sent to a follower.
    */
   readonly mvccInDatabase?: boolean;
+  /** Users, roles and the enabled flag (absent in snapshots from before auth existed). */
+  readonly auth?: AuthSnapshot;
+  /** Live simple tokens as [token, user, expiry (wall-clock ms)]: valid on a member restored from this. */
+  readonly authTokens?: [string, string, number][];
 }
 
 export function encodeSnapshotData(data: SnapshotData): Uint8Array {

@@ -18,7 +18,7 @@ import {
 } from '../mvcc/index.js';
 import { assert } from '../raft/assert.js';
 import { type EventMessage, eventMessage, type HeaderFields } from './messages.js';
-import { WatchStream } from './stream.js';
+import { type WatchPermission, WatchStream } from './stream.js';
 import type { Watcher } from './watcher.js';
 
 /** The part of MvccStore the hub reads. */
@@ -152,9 +152,9 @@ export class WatchHub {
   }
 
   /** A new Watch stream (one per gRPC Watch call). */
-  openStream(): WatchStream {
+  openStream(permission: WatchPermission | null = null): WatchStream {
     assert(!this.closed, 'watch hub is closed');
-    const stream = new WatchStream(this);
+    const stream = new WatchStream(this, permission);
     this.streams.add(stream);
     return stream;
   }

@@ -18,6 +18,12 @@ import {
 } from './messages.js';
 import { Watcher, type WatcherOwner } from './watcher.js';
 
+/**
+ * Whether the stream's client may watch a range (auth): null to allow, or the cancel reason to
+ * refuse the watch with (etcd checks read permission on the range when the watch is created).
+ */
+export type WatchPermission = (create: WatchCreate) => string | null;
+
 /** Returning exactly `false` asks the stream to hold further responses until resume(). */
 export type WatchResponseSink = (response: WatchResponseMessage) => unknown;
 
@@ -56,7 +62,10 @@ export class WatchStream implements WatcherOwner {
   private closed = false;
 
   /** @internal Use WatchHub.openStream(). */
-  constructor(private readonly hub: WatchHub) {}
+  constructor(
+    private readonly hub: WatchHub,
+    private readonly permission: WatchPermission | null = null,
+  ) {}
 
   /** Where responses go. Responses queued before a sink is set are delivered to it. */
   onResponse(sink: WatchResponseSink): void {
@@ -155,6 +164,13 @@ export class WatchStream implements WatcherOwner {
 
   private create(create: WatchCreate): void {
     const current = this.hub.revision();
+    // etcd's serverWatchStream checks permission before the watch store sees the request, and
+    // answers with the requested id.
+    const refusal = this.permission?.(create) ?? null;
+    if (refusal !== null) {
+      this.refuse(current, refusal, create.watchId);
+      return;
+    }
     // etcd watchStream.Watch: the range check comes first, then the id.
     if (
       create.rangeEnd.length !== 0 &&
@@ -185,8 +201,8 @@ export class WatchStream implements WatcherOwner {
     this.hub.addWatcher(watcher, create.startRevision);
   }
 
-  private refuse(current: number, reason: string): void {
-    this.sendControl(this.response(current, -1n, { created: true, canceled: true, cancel_reason: reason }));
+  private refuse(current: number, reason: string, id = -1n): void {
+    this.sendControl(this.response(current, id, { created: true, canceled: true, cancel_reason: reason }));
   }
 
   private cancel(id: bigint): void {

@@ -1,11 +1,14 @@
-// etcdserverpb.Cluster: membership, backed by one-server-at-a-time Raft changes.
+// etcdserverpb.Cluster: membership, backed by one-server-at-a-time Raft changes. Changes need the
+// root role while auth is enabled (etcd's checkMembershipOperationPermission); listing does not.
 
 import { type ConfChange, ConfChangeType } from '../../raft/types.js';
 import { memberIdFor } from '../ids.js';
 import { encodeMemberContext, type Member } from '../members.js';
 import { ConfChangePendingError, type FlotillaNode } from '../node.js';
+import { requireAdmin } from './authorize.js';
 import { type HeaderSource, int64Id, type ProtoObject } from './convert.js';
 import { GrpcError, Status } from './errors.js';
+import type { CallContext } from './grpc.js';
 
 function memberProto(member: Member): ProtoObject {
   return {
@@ -50,7 +53,8 @@ export function clusterService(node: FlotillaNode, headers: HeaderSource) {
       return { header: header(), members: list() };
     },
 
-    async MemberAdd(request: ProtoObject): Promise<ProtoObject> {
+    async MemberAdd(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
+      requireAdmin(node, call.metadata);
       const peerUrls = urls(request.peerURLs);
       if (peerUrls.length === 0)
         throw new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: no peer URLs given');
@@ -71,7 +75,8 @@ export function clusterService(node: FlotillaNode, headers: HeaderSource) {
       return { header: header(), member: member ? memberProto(member) : null, members: list() };
     },
 
-    async MemberRemove(request: ProtoObject): Promise<ProtoObject> {
+    async MemberRemove(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
+      requireAdmin(node, call.metadata);
       const id = int64Id(request.ID);
       if (node.members.get(id) === undefined) throw memberNotFound();
       await changeMembership(node, {
@@ -82,7 +87,8 @@ export function clusterService(node: FlotillaNode, headers: HeaderSource) {
       return { header: header(), members: list() };
     },
 
-    async MemberPromote(request: ProtoObject): Promise<ProtoObject> {
+    async MemberPromote(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
+      requireAdmin(node, call.metadata);
       const id = int64Id(request.ID);
       const member = node.members.get(id);
       if (member === undefined) throw memberNotFound();
@@ -97,7 +103,8 @@ export function clusterService(node: FlotillaNode, headers: HeaderSource) {
       return { header: header(), members: list() };
     },
 
-    async MemberUpdate(request: ProtoObject): Promise<ProtoObject> {
+    async MemberUpdate(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
+      requireAdmin(node, call.metadata);
       const id = int64Id(request.ID);
       const member = node.members.get(id);
       if (member === undefined) throw memberNotFound();

@@ -4,11 +4,21 @@
 import type { KeyValue } from '../../mvcc/types.js';
 import type { FlotillaNode } from '../node.js';
 import { type HeaderSource, int64, int64Id, keyValue, type ProtoObject } from './convert.js';
-import { firstCreated, prefixEnd, sessionKey, txn, waitDeletes } from './coordination.js';
+import {
+  coordinationNeeds,
+  firstCreated,
+  prefixEnd,
+  requireCoordination,
+  sessionKey,
+  txn,
+  waitDeletes,
+} from './coordination.js';
 import { GrpcError, Status } from './errors.js';
+import type { CallContext } from './grpc.js';
 
 const notLeader = () => new GrpcError(Status.FAILED_PRECONDITION, 'election: not leader');
-const noLeader = () => new GrpcError(Status.NOT_FOUND, 'election: no leader');
+// etcd's v3election returns concurrency.ErrElectionNoLeader as a plain Go error: gRPC code Unknown.
+const noLeader = () => new GrpcError(Status.UNKNOWN, 'election: no leader');
 
 interface LeaderKey {
   readonly name: Uint8Array;
@@ -30,26 +40,35 @@ function leaderKey(value: unknown): LeaderKey {
 export function electionService(node: FlotillaNode, headers: HeaderSource) {
   const header = () => headers.header(node.mvcc.currentRevision());
 
-  const proclaim = async (leader: LeaderKey, value: Uint8Array) => {
-    const response = await txn(node, {
-      compare: [{ key: leader.key, target: 1, result: 0, createRevision: leader.rev }],
-      success: [{ type: 'put', put: { key: leader.key, value, lease: leader.lease } }],
-      failure: [],
-    });
+  const proclaim = async (leader: LeaderKey, value: Uint8Array, caller: string | null) => {
+    const response = await txn(
+      node,
+      {
+        compare: [{ key: leader.key, target: 1, result: 0, createRevision: leader.rev }],
+        success: [{ type: 'put', put: { key: leader.key, value, lease: leader.lease } }],
+        failure: [],
+      },
+      caller,
+    );
     if (!response.succeeded) throw notLeader();
   };
 
   return {
-    async Campaign(request: ProtoObject, cancelled: () => boolean): Promise<ProtoObject> {
+    async Campaign(request: ProtoObject, cancelled: () => boolean, call: CallContext): Promise<ProtoObject> {
       const name = request.name as Uint8Array;
       const lease = int64Id(request.lease);
       const value = (request.value as Uint8Array) ?? new Uint8Array(0);
       const key = sessionKey(name, lease);
-      const response = await txn(node, {
-        compare: [{ key, target: 1, result: 0, createRevision: 0 }],
-        success: [{ type: 'put', put: { key, value, lease } }],
-        failure: [{ type: 'range', range: { key } }],
-      });
+      const caller = requireCoordination(node, call.metadata, coordinationNeeds(name, [key]));
+      const response = await txn(
+        node,
+        {
+          compare: [{ key, target: 1, result: 0, createRevision: 0 }],
+          success: [{ type: 'put', put: { key, value, lease } }],
+          failure: [{ type: 'range', range: { key } }],
+        },
+        caller,
+      );
       let rev = response.header.revision;
       if (!response.succeeded) {
         const existing = response.responses[0];
@@ -57,31 +76,39 @@ export function electionService(node: FlotillaNode, headers: HeaderSource) {
         if (kv !== undefined) {
           rev = kv.createRevision;
           if (!Buffer.from(kv.value).equals(Buffer.from(value)))
-            await proclaim({ name, key, rev, lease }, value);
+            await proclaim({ name, key, rev, lease }, value, caller);
         }
       }
       await waitDeletes(node, name, rev - 1, cancelled);
       return { header: header(), leader: { name, key, rev: String(rev), lease: lease.toString() } };
     },
 
-    async Proclaim(request: ProtoObject): Promise<ProtoObject> {
-      await proclaim(leaderKey(request.leader), (request.value as Uint8Array) ?? new Uint8Array(0));
+    async Proclaim(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
+      const leader = leaderKey(request.leader);
+      const caller = requireCoordination(node, call.metadata, coordinationNeeds(leader.name, [leader.key]));
+      await proclaim(leader, (request.value as Uint8Array) ?? new Uint8Array(0), caller);
       return { header: header() };
     },
 
-    async Leader(request: ProtoObject): Promise<ProtoObject> {
+    async Leader(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
+      requireCoordination(node, call.metadata, coordinationNeeds(request.name as Uint8Array, []));
       const leader = await firstCreated(node, request.name as Uint8Array);
       if (leader === undefined) throw noLeader();
       return { header: header(), kv: keyValue(leader) };
     },
 
-    async Resign(request: ProtoObject): Promise<ProtoObject> {
+    async Resign(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
       const leader = leaderKey(request.leader);
-      await txn(node, {
-        compare: [{ key: leader.key, target: 1, result: 0, createRevision: leader.rev }],
-        success: [{ type: 'deleteRange', deleteRange: { key: leader.key } }],
-        failure: [],
-      });
+      const caller = requireCoordination(node, call.metadata, coordinationNeeds(leader.name, [leader.key]));
+      await txn(
+        node,
+        {
+          compare: [{ key: leader.key, target: 1, result: 0, createRevision: leader.rev }],
+          success: [{ type: 'deleteRange', deleteRange: { key: leader.key } }],
+          failure: [],
+        },
+        caller,
+      );
       return { header: header() };
     },
   };

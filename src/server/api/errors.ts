@@ -2,6 +2,7 @@
 // text (clientv3's rpctypes), so these strings are part of the API.
 
 import { status as grpcStatus, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { AuthError } from '../../auth/errors.js';
 import { MvccError } from '../../mvcc/errors.js';
 
 export const Status = grpcStatus;
@@ -32,7 +33,7 @@ export const stopped = (): GrpcError => new GrpcError(Status.UNAVAILABLE, ERR_ST
 export function toServiceError(error: unknown): Partial<ServiceError> {
   if (error instanceof GrpcError)
     return { code: error.code, details: error.message, metadata: new Metadata() };
-  if (error instanceof MvccError)
+  if (error instanceof MvccError || error instanceof AuthError)
     return { code: error.code, details: error.message, metadata: new Metadata() };
   // An unexpected error is a bug: say so plainly rather than pretend it is an etcd error.
   const message = error instanceof Error ? error.message : String(error);

@@ -44,6 +44,8 @@ export interface UnaryCall {
   readonly request: unknown;
   readonly cancelled: boolean;
   readonly metadata: RequestMetadata;
+  /** The client's address (the key of per-client limits such as authentication attempts). */
+  readonly peer: string;
 }
 
 export type UnaryImplementation = (call: UnaryCall, callback: UnaryCallback) => void;
@@ -165,6 +167,19 @@ export class GrpcServer {
     clearTimeout(force);
   }
 
+  /**
+   * grpc-go's text for a method it does not serve (what etcd 3.4 answers, e.g. for AuthStatus,
+   * which its proto lacks): "unknown method M for service S", or "unknown service S".
+   */
+  private unimplemented(path: string): string {
+    const slash = path.lastIndexOf('/');
+    const service = path.slice(1, slash);
+    const known = [...this.methods.keys()].some((registered) => registered.startsWith(`/${service}/`));
+    return known
+      ? `unknown method ${path.slice(slash + 1)} for service ${service}`
+      : `unknown service ${service}`;
+  }
+
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     stream.on('error', () => undefined); // reset by the client: the call's close event says so
     const path = headers[HTTP2_HEADER_PATH] as string;
@@ -175,10 +190,7 @@ export class GrpcServer {
     }
     const method = this.methods.get(path);
     if (method === undefined) {
-      sendStatus(stream, {
-        code: Status.UNIMPLEMENTED,
-        details: `The server does not implement the method ${path}`,
-      });
+      sendStatus(stream, { code: Status.UNIMPLEMENTED, details: this.unimplemented(path) });
       return;
     }
     const reader = new MessageReader(this.options.maxReceiveMessageBytes, headers['grpc-encoding']);
@@ -209,6 +221,7 @@ function callUnary(
   const call: UnaryCall = {
     request,
     metadata: new RequestMetadata(headers),
+    peer: stream.session?.socket?.remoteAddress ?? 'unknown',
     get cancelled() {
       return stream.destroyed || stream.closed;
     },

@@ -15,6 +15,7 @@ import { listenerTlsOptions, type TlsMaterial } from '../tls.js';
 import { authService } from './auth.js';
 import { clusterService } from './cluster.js';
 import type { HeaderSource, ProtoObject } from './convert.js';
+import { coordinationNeeds, requireCoordination } from './coordination.js';
 import { electionService, observeLeader } from './election.js';
 import { toServiceError } from './errors.js';
 import { encodePutResponse, encodeRangeResponse, encodeWatchResponse } from './fast-codec.js';
@@ -22,6 +23,7 @@ import {
   GrpcServer,
   type ListenTls,
   type ServiceImplementation,
+  type UnaryCall,
   type UnaryImplementation,
 } from './grpc-server.js';
 import { kvService } from './kv.js';
@@ -72,7 +74,14 @@ export function loadServices(): ServiceDefinitions {
 
 const OK = 0;
 
-type UnaryHandler = (request: ProtoObject, cancelled: () => boolean) => Promise<ProtoObject>;
+/** The caller of a unary handler: its metadata (auth token) and address. */
+export type CallContext = Pick<UnaryCall, 'metadata' | 'peer'>;
+
+type UnaryHandler = (
+  request: ProtoObject,
+  cancelled: () => boolean,
+  call: CallContext,
+) => Promise<ProtoObject>;
 
 /**
  * Adapts async handlers to unary callbacks; every error becomes an etcd-style status. Metrics
@@ -88,7 +97,7 @@ export function unary(
     const adapted: UnaryImplementation = (call, callback) => {
       const token = observed.start(call.metadata);
       observed
-        .run(token, () => handler(call.request as ProtoObject, () => call.cancelled))
+        .run(token, () => handler(call.request as ProtoObject, () => call.cancelled, call))
         .then(
           (response) => {
             observed.finish(token, OK);
@@ -177,10 +186,17 @@ export async function startClientServer(
   server.addService(services.Election, {
     ...unary(electionService(node, headers), requests),
     Observe: (call: StreamCall) => {
+      const name = ((call.request as ProtoObject).name as Uint8Array | undefined) ?? new Uint8Array(0);
+      try {
+        requireCoordination(node, call.metadata, coordinationNeeds(name, []));
+      } catch (error) {
+        call.destroy(toServiceError(error));
+        return;
+      }
       observeLeader(
         node,
         headers,
-        (call.request as ProtoObject).name as Uint8Array,
+        name,
         (response) => call.write(response),
         (stop) => {
           call.on('cancelled', stop);
@@ -190,7 +206,7 @@ export async function startClientServer(
     },
   });
   server.addService(services.Cluster, unary(clusterService(node, headers), requests));
-  server.addService(services.Auth, unary(authService(), requests));
+  server.addService(services.Auth, unary(authService(node, headers), requests));
   server.addService(services.Maintenance, {
     ...unary(maintenanceService(node, headers), requests),
     Snapshot: snapshotStream(node, headers),

@@ -1,10 +1,13 @@
 // etcdserverpb.Lease: grants and revokes go through Raft; keep-alive and time-to-live are the
 // leader's to answer (it alone runs lease clocks), so followers forward them.
 
+import { leaseKeysNeeds } from '../../auth/needs.js';
 import { LeaseNotFoundError } from '../../mvcc/errors.js';
 import type { FlotillaNode } from '../node.js';
+import { requireKeys } from './authorize.js';
 import { type HeaderSource, int64Id, type ProtoObject } from './convert.js';
 import { toServiceError } from './errors.js';
+import type { CallContext } from './grpc.js';
 import type { LeaderProxy } from './leader-proxy.js';
 import type { StreamCall } from './stream-call.js';
 
@@ -36,7 +39,9 @@ export function leaseService(node: FlotillaNode, headers: HeaderSource, proxy: L
 
   return {
     unary: {
-      async LeaseGrant(request: ProtoObject): Promise<ProtoObject> {
+      // Any user may grant a lease (etcd 3.4 checks nothing but the token).
+      async LeaseGrant(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
+        requireKeys(node, call.metadata, []);
         const ttl = BigInt((request.TTL as string) ?? '0');
         node.checkQuota(LEASE_GRANT_COST_BYTES);
         const { id, ttlSeconds } = node.lessor.prepareGrant(ttl, int64Id(request.ID));
@@ -45,8 +50,12 @@ export function leaseService(node: FlotillaNode, headers: HeaderSource, proxy: L
         return { header: header(), ID: id.toString(), TTL: String(ttlSeconds), error: '' };
       },
 
-      async LeaseRevoke(request: ProtoObject): Promise<ProtoObject> {
-        const result = await node.propose({ type: 'leaseRevoke', leaseId: int64Id(request.ID) });
+      /** Revoking deletes the lease's keys: it needs write permission on every one (etcd's checkLeasePuts). */
+      async LeaseRevoke(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
+        const leaseId = int64Id(request.ID);
+        const keys = node.auth.isEnabled() ? node.mvcc.keysWithLease(leaseId) : [];
+        requireKeys(node, call.metadata, leaseKeysNeeds(keys));
+        const result = await node.propose({ type: 'leaseRevoke', leaseId });
         if (result.status === 'failed') throw result.error;
         return { header: header() };
       },

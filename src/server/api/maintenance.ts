@@ -1,10 +1,13 @@
 // etcdserverpb.Maintenance: Status, HashKV, Alarm, Defragment, MoveLeader.
 
+import { AuthError } from '../../auth/errors.js';
 import { sealBackup } from '../backup.js';
 import type { FlotillaNode } from '../node.js';
+import { requireAdmin } from './authorize.js';
 import { type HeaderSource, int64, int64Id, type ProtoObject } from './convert.js';
-import { GrpcError, Status } from './errors.js';
-import type { StreamCall } from './stream-call.js';
+import { GrpcError, Status, toServiceError } from './errors.js';
+import type { CallContext } from './grpc.js';
+import type { RequestMetadata, StreamCall } from './stream-call.js';
 
 /** Bytes per SnapshotResponse message. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
@@ -12,6 +15,12 @@ const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Maintenance.Snapshot: streams a backup (see backup.ts) in chunks, as etcdctl snapshot save expects. */
 export function snapshotStream(node: FlotillaNode, headers: HeaderSource) {
   return (call: StreamCall): void => {
+    try {
+      requireMaintenanceAdmin(node, call.metadata);
+    } catch (error) {
+      call.destroy(toServiceError(error));
+      return;
+    }
     const backup = sealBackup(node.backup());
     const header = headers.header(node.mvcc.currentRevision());
     for (let offset = 0; offset < backup.length; offset += SNAPSHOT_CHUNK_BYTES) {
@@ -20,6 +29,20 @@ export function snapshotStream(node: FlotillaNode, headers: HeaderSource) {
     }
     call.end();
   };
+}
+
+/**
+ * etcd 3.4's authMaintenanceServer: Snapshot, Hash, HashKV and Defragment need the root role.
+ * It returns the auth store's own errors untranslated, so clients see gRPC code Unknown and
+ * "auth: permission denied" (not "etcdserver: …"); Flotilla answers the same.
+ */
+function requireMaintenanceAdmin(node: FlotillaNode, metadata: Pick<RequestMetadata, 'get'>): void {
+  try {
+    requireAdmin(node, metadata);
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error;
+    throw new GrpcError(Status.UNKNOWN, error.message.replace(/^etcdserver: /, 'auth: '));
+  }
 }
 
 /** The etcd API version Flotilla speaks; etcdctl and clients gate features on it. */
@@ -44,7 +67,8 @@ export function maintenanceService(node: FlotillaNode, headers: HeaderSource) {
       };
     },
 
-    async HashKV(request: ProtoObject): Promise<ProtoObject> {
+    async HashKV(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
+      requireMaintenanceAdmin(node, call.metadata);
       const result = node.mvcc.hashKV(int64(request.revision));
       return {
         header: header(),
@@ -73,7 +97,8 @@ export function maintenanceService(node: FlotillaNode, headers: HeaderSource) {
       return { alarms };
     },
 
-    async Defragment(): Promise<ProtoObject> {
+    async Defragment(_: ProtoObject, __: () => boolean, call: CallContext): Promise<ProtoObject> {
+      requireMaintenanceAdmin(node, call.metadata);
       // LMDB reuses freed pages itself, so there is nothing to rewrite; timed for the metric anyway.
       const endTimer = node.observability.metrics.defragSeconds.startTimer();
       endTimer();

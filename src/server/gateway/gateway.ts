@@ -187,6 +187,7 @@ function callUnary(
   const call = {
     request: message,
     metadata: new RequestMetadata(request.headers),
+    peer: request.socket.remoteAddress ?? 'unknown',
     get cancelled() {
       return closed;
     },
