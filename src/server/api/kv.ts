@@ -53,8 +53,9 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
   return {
     async Range(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
       const range = rangeRequest(request, 'unbounded');
-      requireKeys(node, call.metadata, rangeNeeds(range));
+      // As etcd: the read index first, so the check sees every auth change committed before it.
       if (!range.serializable && node.config.unsafe !== 'stale-reads') await node.linearizableRead();
+      requireKeys(node, call.metadata, rangeNeeds(range));
       return rangeResponse(headers, node.mvcc.range(range));
     },
 
@@ -90,11 +91,11 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
       if (isTxnReadOnly(txn)) {
         // Served locally, without Raft re-encoding: empty range_ends keep their Go meaning.
         txn = txnRequest(request, 'unbounded');
-        requireKeys(node, call.metadata, txnNeeds(txn));
         const serializable = [...(txn.success ?? []), ...(txn.failure ?? [])].every(
           (op) => op.type === 'range' && op.range.serializable === true,
         );
         if (!serializable && node.config.unsafe !== 'stale-reads') await node.linearizableRead();
+        requireKeys(node, call.metadata, txnNeeds(txn));
         return txnResponse(headers, node.mvcc.readTxn(txn));
       }
       const caller = requireKeys(node, call.metadata, txnNeeds(txn));
