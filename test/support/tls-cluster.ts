@@ -34,11 +34,13 @@ export class TlsCluster {
     private readonly root: string,
     /** The cluster's CA: what every member trusts on both ports. */
     readonly ca: TestCa,
+    /** More `flotilla serve` flags for every member (e.g. auth settings). */
+    private readonly extraFlags: readonly string[],
   ) {}
 
   /** Starts `size` members, each with a key pair from `ca`, and waits for one agreed leader. */
-  static async start(size: number, ca: TestCa): Promise<TlsCluster> {
-    const cluster = new TlsCluster(mkdtempSync(join(tmpdir(), 'flotilla-tls-test-')), ca);
+  static async start(size: number, ca: TestCa, extraFlags: readonly string[] = []): Promise<TlsCluster> {
+    const cluster = new TlsCluster(mkdtempSync(join(tmpdir(), 'flotilla-tls-test-')), ca, extraFlags);
     for (let i = 0; i < size; i++) await cluster.addSpec(await ca.issue(`m${i + 1}`));
     for (let i = 0; i < size; i++) cluster.spawn(i, 'new');
     await cluster.waitReady();
@@ -107,6 +109,7 @@ export class TlsCluster {
         `--peer-key-file=${member.pair.key}`,
         `--peer-trusted-ca-file=${this.ca.cert}`,
         '--peer-client-cert-auth',
+        ...this.extraFlags,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

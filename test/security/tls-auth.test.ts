@@ -1,0 +1,150 @@
+// TLS and auth together, as an operator would run them: a three-member cluster with client and
+// peer TLS (client-cert-auth on both ports) and etcd's auth enabled, driven by real etcdctl
+// sessions over https. Each role may do what it was granted and is refused the rest with etcd's
+// messages; a caller without a certificate from the cluster's CA never reaches the auth layer.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { type KeyPair, OPENSSL, TestCa } from '../support/tls.js';
+import { TlsCluster } from '../support/tls-cluster.js';
+
+const ETCDCTL = process.env.FLOTILLA_ETCDCTL_BIN ?? '/usr/bin/etcdctl';
+const missing = [ETCDCTL, OPENSSL].filter((bin) => !existsSync(bin));
+const skip = missing.length === 0 ? false : process.env.CI ? false : `${missing.join(', ')} not installed`;
+
+/** Cheap hashes keep the test fast; the attempt limit is not what this test is about. */
+const AUTH_FLAGS = ['--bcrypt-cost=4', '--auth-attempts-per-second=1000'];
+const ROOT = 'root:rootpw';
+const READER = 'rita:ritapw';
+const WRITER = 'walt:waltpw';
+const DENIED = 'Error: etcdserver: permission denied';
+
+interface Outcome {
+  readonly ok: boolean;
+  /** stdout when it succeeded; etcdctl's last stderr line ("Error: …") when it failed. */
+  readonly out: string;
+}
+
+describe('etcdctl over TLS with auth on: allowed and denied operations per role', { skip }, () => {
+  let ca: TestCa;
+  let otherCa: TestCa;
+  let cluster: TlsCluster;
+  let client: KeyPair;
+  let stranger: KeyPair;
+
+  const etcdctl = (args: string[], user: string | null, pair: KeyPair = client): Promise<Outcome> => {
+    const child = spawn(
+      ETCDCTL,
+      [
+        `--endpoints=${cluster.endpoints}`,
+        `--cacert=${ca.cert}`,
+        `--cert=${pair.cert}`,
+        `--key=${pair.key}`,
+        '--dial-timeout=5s',
+        '--command-timeout=10s',
+        ...(user === null ? [] : [`--user=${user}`]),
+        ...args,
+      ],
+      { env: { ...process.env, ETCDCTL_API: '3' } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdin.end();
+    return new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) => {
+        resolve(
+          code === 0
+            ? { ok: true, out: stdout.trim() }
+            : { ok: false, out: stderr.trim().split('\n').at(-1) ?? '' },
+        );
+      });
+    });
+  };
+  const ok = async (args: string[], user: string | null): Promise<string> => {
+    const outcome = await etcdctl(args, user);
+    assert.equal(outcome.ok, true, `etcdctl ${args.join(' ')} as ${user}: ${outcome.out}`);
+    return outcome.out;
+  };
+  const refused = async (args: string[], user: string | null, message: string): Promise<void> => {
+    const outcome = await etcdctl(args, user);
+    assert.equal(outcome.ok, false, `etcdctl ${args.join(' ')} as ${user} should fail`);
+    assert.equal(outcome.out, message);
+  };
+
+  before(async () => {
+    ca = await TestCa.create('flotilla-auth-ca');
+    otherCa = await TestCa.create('other-ca');
+    client = await ca.issue('operator');
+    stranger = await otherCa.issue('stranger');
+    cluster = await TlsCluster.start(3, ca, AUTH_FLAGS);
+  });
+  after(async () => {
+    await cluster?.stop();
+    ca?.dispose();
+    otherCa?.dispose();
+  });
+
+  test('root enables auth over TLS and sets up a read-only and a read-write role', async () => {
+    assert.equal(await ok(['user', 'add', ROOT], null), 'User root created');
+    assert.equal(await ok(['auth', 'enable'], null), 'Authentication Enabled');
+    assert.equal(await ok(['role', 'add', 'reader'], ROOT), 'Role reader created');
+    await ok(['role', 'grant-permission', '--prefix=true', 'reader', 'read', 'app/'], ROOT);
+    assert.equal(await ok(['role', 'add', 'writer'], ROOT), 'Role writer created');
+    await ok(['role', 'grant-permission', '--prefix=true', 'writer', 'readwrite', 'app/'], ROOT);
+    for (const [user, role] of [
+      [READER, 'reader'],
+      [WRITER, 'writer'],
+    ]) {
+      const name = user.split(':')[0];
+      assert.equal(await ok(['user', 'add', user], ROOT), `User ${name} created`);
+      assert.equal(
+        await ok(['user', 'grant-role', name, role], ROOT),
+        `Role ${role} is granted to user ${name}`,
+      );
+    }
+    await ok(['put', 'secret', 's'], ROOT);
+  });
+
+  test('the writer writes and reads its prefix; nothing outside it', async () => {
+    assert.equal(await ok(['put', 'app/color', 'blue'], WRITER), 'OK');
+    assert.equal(await ok(['get', 'app/color', '--print-value-only'], WRITER), 'blue');
+    assert.equal(await ok(['del', 'app/color'], WRITER), '1');
+    assert.equal(await ok(['put', 'app/color', 'green'], WRITER), 'OK');
+    await refused(['put', 'secret', 'x'], WRITER, DENIED);
+    await refused(['get', 'secret'], WRITER, DENIED);
+    await refused(['role', 'add', 'mine'], WRITER, DENIED);
+  });
+
+  test('the reader reads its prefix; every write is refused', async () => {
+    assert.equal(await ok(['get', 'app/color', '--print-value-only'], READER), 'green');
+    await refused(['put', 'app/color', 'red'], READER, DENIED);
+    await refused(['del', 'app/color'], READER, DENIED);
+    await refused(['get', 'secret'], READER, DENIED);
+    await refused(['user', 'list'], READER, DENIED);
+    assert.equal(await ok(['get', 'app/color', '--print-value-only'], ROOT), 'green');
+  });
+
+  test('without a user, or with a wrong password, requests are refused with etcd messages', async () => {
+    await refused(['get', 'app/color'], null, 'Error: etcdserver: user name is empty');
+    await refused(
+      ['get', 'app/color'],
+      'rita:wrong',
+      'Error: etcdserver: authentication failed, invalid user ID or password',
+    );
+  });
+
+  test('right password, certificate from another CA: refused at the TLS handshake', async () => {
+    const outcome = await etcdctl(['--dial-timeout=2s', 'get', 'app/color'], WRITER, stranger);
+    assert.equal(outcome.ok, false, 'a stranger certificate must be refused');
+    assert.doesNotMatch(outcome.out, /green/);
+  });
+});
