@@ -20,6 +20,11 @@ const RECORD_HEADER_BYTES = 9;
 const TRAILER_MARK = 0xff;
 const TRAILER_BYTES = 5;
 export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 1 << 20;
+/**
+ * Records arrive in each table's key order into emptied tables: LMDB's append mode adds each at
+ * the end of the B-tree without a search (and fails the restore if the order is ever broken).
+ */
+const APPEND = { append: true } as const;
 
 /** Yields the snapshot in chunks of about `chunkBytes` (a record larger than that gets its own). */
 export function* snapshotChunks(
@@ -113,7 +118,7 @@ export function restoreTables(tables: Tables, chunks: Iterable<Uint8Array>): voi
       const keyStart = offset + RECORD_HEADER_BYTES;
       const key = pending.subarray(keyStart, keyStart + keyLength);
       const value = pending.subarray(keyStart + keyLength, keyStart + keyLength + valueLength);
-      tableByName(tables, TABLE_NAMES[id]!).putSync(key, value);
+      tableByName(tables, TABLE_NAMES[id]!).putSync(key, value, APPEND);
       offset += recordBytes;
     }
     pending = pending.subarray(offset);
