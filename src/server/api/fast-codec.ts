@@ -1,5 +1,7 @@
 // Hand-written protobuf encoders for the hottest responses: PutResponse, RangeResponse and
 // WatchResponse (one event goes to every watcher of its key, so its bytes are cached per event).
+// A plain Range's key-values are encoded straight from the stored MVCC records (RangeKvsEncoder):
+// no KeyValue object, no decimal strings, no copy of the value before the response buffer.
 // protobufjs's path (fromObject, then Long.fromString for every int64 string, then encode) cost
 // as much CPU per put as the rest of the response path; these write the same bytes directly.
 // They take the same proto objects the handlers return (int64 fields as decimal strings) and
@@ -11,6 +13,11 @@ const INITIAL_BYTES = 256;
 /** Decimal strings shorter than this are below 2^53 and parse exactly as a Number. */
 const SAFE_DECIMAL_DIGITS = 15;
 
+import { recordFields } from '../../mvcc/codec.js';
+import type { MvccStore } from '../../mvcc/store.js';
+import type { RangeRequest } from '../../mvcc/types.js';
+import type { HeaderSource, ProtoObject } from './convert.js';
+
 type Fields = Record<string, unknown>;
 
 /** An append-only byte buffer that grows by doubling; one per encode call. */
@@ -18,7 +25,7 @@ class Writer {
   buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   length = 0;
 
-  private reserve(bytes: number): void {
+  reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
     this.buffer.copy(grown, 0, 0, this.length);
@@ -78,9 +85,23 @@ class Writer {
     this.length = at + prefix + size;
   }
 
+  /** Bytes already encoded elsewhere (a run of fields), as they are. */
+  raw(value: Uint8Array): void {
+    this.reserve(value.length);
+    this.buffer.set(value, this.length);
+    this.length += value.length;
+  }
+
   finish(): Buffer {
     return this.buffer.subarray(0, this.length);
   }
+}
+
+/** Bytes of `value` (a non-negative integer up to 2^53) as a varint. */
+function varintBytes(value: number): number {
+  let bytes = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) bytes++;
+  return bytes;
 }
 
 const tag = (field: number, wire: number): number => field * 8 + wire;
@@ -154,13 +175,106 @@ export function encodePutResponse(response: unknown): Buffer {
   return w.finish();
 }
 
-/** etcdserverpb.RangeResponse: header = 1, kvs = 2, more = 3, count = 4. */
+/**
+ * mvccpb.KeyValue fields of a RangeResponse (field 2) written from stored MVCC records, the same
+ * bytes keyValue() writes from the converted object: every field, zeros included.
+ */
+export class RangeKvsEncoder {
+  private readonly w = new Writer();
+  readonly visit = (record: Uint8Array): void => {
+    const recordBytes = record.length;
+    const w = this.w;
+    const keyBytes = recordFields.keyLength(record);
+    const keyStart = recordFields.keyStart;
+    const valueStart = keyStart + keyBytes;
+    const valueBytes = recordBytes - valueStart;
+    const create = recordFields.createRevision(record);
+    const mod = recordFields.modRevision(record);
+    const version = recordFields.version(record);
+    const leaseHigh = recordFields.leaseHigh(record);
+    const leaseLow = recordFields.leaseLow(record);
+    // Leases below 2^32 are one varint; others (and negative ones) take the 64-bit path.
+    const lease = leaseHigh === 0 ? null : (BigInt(leaseHigh) << 32n) | BigInt(leaseLow);
+    const leaseBytes = lease === null ? varintBytes(leaseLow) : bigVarintBytes(lease);
+    const bodyBytes =
+      1 +
+      varintBytes(keyBytes) +
+      keyBytes +
+      1 +
+      varintBytes(create) +
+      1 +
+      varintBytes(mod) +
+      1 +
+      varintBytes(version) +
+      1 +
+      varintBytes(valueBytes) +
+      valueBytes +
+      1 +
+      leaseBytes;
+    w.reserve(1 + 5 + bodyBytes);
+    w.varint(tag(2, WIRE_BYTES));
+    w.varint(bodyBytes);
+    w.varint(tag(1, WIRE_BYTES));
+    w.varint(keyBytes);
+    w.buffer.set(record.subarray(keyStart, valueStart), w.length);
+    w.length += keyBytes;
+    w.varint(tag(2, WIRE_VARINT));
+    w.varint(create);
+    w.varint(tag(3, WIRE_VARINT));
+    w.varint(mod);
+    w.varint(tag(4, WIRE_VARINT));
+    w.varint(version);
+    w.varint(tag(5, WIRE_BYTES));
+    w.varint(valueBytes);
+    w.buffer.set(record.subarray(valueStart, recordBytes), w.length);
+    w.length += valueBytes;
+    w.varint(tag(6, WIRE_VARINT));
+    if (lease === null) w.varint(leaseLow);
+    else w.bigVarint(lease);
+  };
+
+  finish(): Buffer {
+    return this.w.finish();
+  }
+}
+
+/**
+ * A plain Range (MvccStore.visitRange) as a response whose key-values are already encoded;
+ * null when the request needs the general path (rangeResponse over MvccStore.range).
+ */
+export function encodedRangeResponse(
+  headers: HeaderSource,
+  mvcc: MvccStore,
+  range: RangeRequest,
+): ProtoObject | null {
+  const kvs = new RangeKvsEncoder();
+  const result = mvcc.visitRange(range, kvs.visit);
+  if (result === null) return null;
+  return {
+    header: headers.header(result.revision),
+    kvsEncoded: kvs.finish(),
+    more: result.more,
+    count: String(result.count),
+  };
+}
+
+function bigVarintBytes(value: bigint): number {
+  let bytes = 1;
+  for (let v = BigInt.asUintN(64, value); v >= 0x80n; v >>= 7n) bytes++;
+  return bytes;
+}
+
+/**
+ * etcdserverpb.RangeResponse: header = 1, kvs = 2, more = 3, count = 4. `kvsEncoded` (from a
+ * RangeKvsEncoder) stands for `kvs` when present.
+ */
 export function encodeRangeResponse(response: unknown): Buffer {
   const r = response as Fields;
   const w = new Writer();
   header(w, 1, r.header);
   const kvs = r.kvs as Fields[] | undefined;
   if (kvs !== undefined) for (const kv of kvs) keyValue(w, 2, kv);
+  if (r.kvsEncoded instanceof Uint8Array) w.raw(r.kvsEncoded);
   boolField(w, 3, r.more);
   int64Field(w, 4, r.count);
   return w.finish();

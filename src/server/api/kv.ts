@@ -20,6 +20,7 @@ import {
   txnResponse,
 } from './convert.js';
 import { GrpcError } from './errors.js';
+import { encodedRangeResponse } from './fast-codec.js';
 
 /** Storage a put may take: key and value plus per-revision bookkeeping (etcd's quota cost). */
 function putCost(put: PutRequest): number {
@@ -50,7 +51,9 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
     async Range(request: ProtoObject): Promise<ProtoObject> {
       const range = rangeRequest(request, 'unbounded');
       if (!range.serializable && node.config.unsafe !== 'stale-reads') await node.linearizableRead();
-      return rangeResponse(headers, node.mvcc.range(range));
+      return (
+        encodedRangeResponse(headers, node.mvcc, range) ?? rangeResponse(headers, node.mvcc.range(range))
+      );
     },
 
     async Put(request: ProtoObject): Promise<ProtoObject> {
