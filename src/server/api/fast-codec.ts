@@ -1,6 +1,6 @@
 // Hand-written protobuf encoders for the hottest responses: PutResponse, RangeResponse and
 // WatchResponse (one event goes to every watcher of its key, so its bytes are cached per event).
-// A plain Range's key-values are encoded straight from the stored MVCC records (RangeKvsEncoder):
+// A plain Range is encoded straight from the stored MVCC records (RangeResponseEncoder):
 // no KeyValue object, no decimal strings, no copy of the value before the response buffer.
 // protobufjs's path (fromObject, then Long.fromString for every int64 string, then encode) cost
 // as much CPU per put as the rest of the response path; these write the same bytes directly.
@@ -16,6 +16,7 @@ const SAFE_DECIMAL_DIGITS = 15;
 import { recordFields } from '../../mvcc/codec.js';
 import type { MvccStore } from '../../mvcc/store.js';
 import type { RangeRequest } from '../../mvcc/types.js';
+import { assert } from '../../raft/assert.js';
 import type { HeaderSource, ProtoObject } from './convert.js';
 
 type Fields = Record<string, unknown>;
@@ -83,13 +84,6 @@ class Writer {
     }
     this.buffer[i] = v;
     this.length = at + prefix + size;
-  }
-
-  /** Bytes already encoded elsewhere (a run of fields), as they are. */
-  raw(value: Uint8Array): void {
-    this.reserve(value.length);
-    this.buffer.set(value, this.length);
-    this.length += value.length;
   }
 
   finish(): Buffer {
@@ -176,11 +170,17 @@ export function encodePutResponse(response: unknown): Buffer {
 }
 
 /**
- * mvccpb.KeyValue fields of a RangeResponse (field 2) written from stored MVCC records, the same
- * bytes keyValue() writes from the converted object: every field, zeros included.
+ * A whole RangeResponse written while MvccStore.visitRange reads: the header first, then one
+ * mvccpb.KeyValue (field 2) per stored record, the same bytes keyValue() writes from the
+ * converted object (every field, zeros included), then more and count.
  */
-export class RangeKvsEncoder {
+export class RangeResponseEncoder {
   private readonly w = new Writer();
+
+  constructor(responseHeader: unknown) {
+    header(this.w, 1, responseHeader);
+  }
+
   readonly visit = (record: Uint8Array): void => {
     const recordBytes = record.length;
     const w = this.w;
@@ -233,29 +233,30 @@ export class RangeKvsEncoder {
     else w.bigVarint(lease);
   };
 
-  finish(): Buffer {
+  finish(more: boolean, count: number): Buffer {
+    boolField(this.w, 3, more);
+    int64Field(this.w, 4, count);
     return this.w.finish();
   }
 }
 
 /**
- * A plain Range (MvccStore.visitRange) as a response whose key-values are already encoded;
- * null when the request needs the general path (rangeResponse over MvccStore.range).
+ * A plain Range (MvccStore.visitRange) as a response already encoded (`encoded`, which
+ * encodeRangeResponse passes through); null when the request needs the general path
+ * (rangeResponse over MvccStore.range).
  */
 export function encodedRangeResponse(
   headers: HeaderSource,
   mvcc: MvccStore,
   range: RangeRequest,
 ): ProtoObject | null {
-  const kvs = new RangeKvsEncoder();
-  const result = mvcc.visitRange(range, kvs.visit);
+  // Read and visit in the same synchronous turn: the revision cannot move in between.
+  const revision = mvcc.currentRevision();
+  const encoder = new RangeResponseEncoder(headers.header(revision));
+  const result = mvcc.visitRange(range, encoder.visit);
   if (result === null) return null;
-  return {
-    header: headers.header(result.revision),
-    kvsEncoded: kvs.finish(),
-    more: result.more,
-    count: String(result.count),
-  };
+  assert(result.revision === revision, 'a plain range reads the current revision');
+  return { encoded: encoder.finish(result.more, result.count) };
 }
 
 function bigVarintBytes(value: bigint): number {
@@ -265,16 +266,16 @@ function bigVarintBytes(value: bigint): number {
 }
 
 /**
- * etcdserverpb.RangeResponse: header = 1, kvs = 2, more = 3, count = 4. `kvsEncoded` (from a
- * RangeKvsEncoder) stands for `kvs` when present.
+ * etcdserverpb.RangeResponse: header = 1, kvs = 2, more = 3, count = 4. A response from
+ * encodedRangeResponse is already bytes.
  */
 export function encodeRangeResponse(response: unknown): Buffer {
   const r = response as Fields;
+  if (r.encoded instanceof Buffer) return r.encoded;
   const w = new Writer();
   header(w, 1, r.header);
   const kvs = r.kvs as Fields[] | undefined;
   if (kvs !== undefined) for (const kv of kvs) keyValue(w, 2, kv);
-  if (r.kvsEncoded instanceof Uint8Array) w.raw(r.kvsEncoded);
   boolField(w, 3, r.more);
   int64Field(w, 4, r.count);
   return w.finish();
