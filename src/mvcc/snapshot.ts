@@ -105,10 +105,13 @@ export function restoreTables(tables: Tables, chunks: Iterable<Uint8Array>): voi
       offset = HEADER_BYTES;
       sawHeader = true;
     }
+    // The checksum runs once over the records taken from this chunk, not once per record.
+    const recordsStart = offset;
     while (offset < pending.length) {
       const id = pending[offset]!;
       if (id === TRAILER_MARK) {
         if (pending.length - offset < TRAILER_BYTES) break;
+        crc = crc32cUpdate(crc, pending, recordsStart, offset);
         if (pending.readUInt32BE(offset + 1) !== crc) throw new SnapshotFormatError('checksum mismatch');
         if (pending.length - offset > TRAILER_BYTES) throw new SnapshotFormatError('bytes after the trailer');
         offset += TRAILER_BYTES;
@@ -121,13 +124,13 @@ export function restoreTables(tables: Tables, chunks: Iterable<Uint8Array>): voi
       const valueLength = pending.readUInt32BE(offset + 5);
       const recordBytes = RECORD_HEADER_BYTES + keyLength + valueLength;
       if (pending.length - offset < recordBytes) break;
-      crc = crc32cUpdate(crc, pending.subarray(offset, offset + recordBytes));
       const keyStart = offset + RECORD_HEADER_BYTES;
       const key = pending.subarray(keyStart, keyStart + keyLength);
       const value = pending.subarray(keyStart + keyLength, keyStart + keyLength + valueLength);
       tableByName(tables, TABLE_NAMES[id]!).putSync(key, value, APPEND);
       offset += recordBytes;
     }
+    if (!sawTrailer) crc = crc32cUpdate(crc, pending, recordsStart, offset);
     pending = pending.subarray(offset);
   }
   if (!sawTrailer) throw new SnapshotFormatError('truncated');
