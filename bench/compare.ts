@@ -55,9 +55,9 @@ class Resources {
   }
 }
 
-async function startClusters(resources: Resources): Promise<Clusters> {
+async function startClusters(resources: Resources, options: CompareOptions): Promise<Clusters> {
   const started = await Promise.allSettled(
-    SYSTEMS.map((system) => BenchCluster.start(system, resources.root)),
+    SYSTEMS.map((system) => BenchCluster.start(system, resources.root, options.snapshotCount)),
   );
   started.forEach((outcome, i) => {
     if (outcome.status === 'fulfilled') resources.clusters[SYSTEMS[i]!] = outcome.value;
@@ -183,7 +183,7 @@ function finish(report: Report, options: CompareOptions): number {
 async function run(resources: Resources, options: CompareOptions, progress: Progress): Promise<number> {
   const startedAt = new Date();
   progress.status('starting a Flotilla cluster and an etcd cluster');
-  const clusters = await startClusters(resources);
+  const clusters = await startClusters(resources, options);
   progress.line(`clusters up after ${progress.elapsedSeconds().toFixed(1)} s (data under ${resources.root})`);
   const members = { flotilla: await clusters.flotilla.members(), etcd: await clusters.etcd.members() };
   const preloaded = await preloadAll(clusters, resources, options, progress);

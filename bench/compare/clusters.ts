@@ -42,11 +42,13 @@ export class BenchCluster {
   private constructor(
     readonly system: SystemName,
     private readonly root: string,
+    /** --snapshot-count for every member, or null for the system's default. */
+    private readonly snapshotCount: number | null,
   ) {}
 
   /** Starts CLUSTER_SIZE members under `root/<system>` and waits until they agree on a leader. */
-  static async start(system: SystemName, root: string): Promise<BenchCluster> {
-    const cluster = new BenchCluster(system, path.join(root, system));
+  static async start(system: SystemName, root: string, snapshotCount: number | null): Promise<BenchCluster> {
+    const cluster = new BenchCluster(system, path.join(root, system), snapshotCount);
     fs.mkdirSync(cluster.root, { recursive: true });
     for (let i = 0; i < CLUSTER_SIZE; i++) await cluster.addSpec();
     try {
@@ -187,9 +189,18 @@ export class BenchCluster {
       'initial-advertise-peer-urls': this.peerUrl(index),
       'initial-cluster': initialCluster,
       'initial-cluster-state': state,
+      ...(this.snapshotCount === null ? {} : { 'snapshot-count': String(this.snapshotCount) }),
     };
     if (this.system === 'flotilla') {
-      const flags = Object.entries(shared).map(([flag, value]) => `--${flag}=${value}`);
+      const catchUp =
+        this.snapshotCount === null
+          ? {}
+          : {
+              'experimental-snapshot-catchup-entries': String(
+                Math.max(1, Math.floor(this.snapshotCount / 2)),
+              ),
+            };
+      const flags = Object.entries({ ...shared, ...catchUp }).map(([flag, value]) => `--${flag}=${value}`);
       this.processes[index]!.start(process.execPath, [FLOTILLA_BIN, 'serve', ...flags]);
     } else {
       const all = { ...shared, 'initial-cluster-token': ETCD_CLUSTER_TOKEN };

@@ -18,8 +18,14 @@ export interface CompareOptions {
   readonly watchers: number;
   /** Upper bound on puts in one watch fan-out row (the row is also bounded by its window). */
   readonly watchPutsMax: number;
-  /** Only these row ids, or every main row when null. */
+  /** Only these row ids (none with `--rows none`), or every main row when null. */
   readonly rows: readonly string[] | null;
+  /**
+   * Both systems' --snapshot-count, or null for their defaults. Flotilla also keeps only half as
+   * many entries behind a snapshot (etcd 3.4 keeps 5,000), so a small key space still makes a new
+   * member catch up by snapshot rather than from the log.
+   */
+  readonly snapshotCount: number | null;
   readonly pipeline: boolean;
   readonly million: boolean;
   /** Keys loaded by the memory section (1,000,000 unless --million-keys says otherwise). */
@@ -55,7 +61,9 @@ export const USAGE = `usage: node dist/bench/compare.js [flags]
   --keys N              random key space (default ${FULL_KEYS})
   --value-bytes N       value size (default ${DEFAULT_VALUE_BYTES})
   --watchers N          watchers in the fan-out row (default ${FULL_WATCHERS})
-  --rows a,b            only these main rows (ids as in the table)
+  --rows a,b            only these main rows (ids as in the table); --rows none: no main rows
+  --snapshot-count N    both systems' --snapshot-count (Flotilla also keeps N/2 entries behind
+                        a snapshot), so fewer keys make a new member catch up by snapshot
   --skip-extras         skip all extra sections
   --skip-pipeline | --skip-million | --skip-restart | --skip-member-add
   --million-keys N      keys loaded by the memory section (default ${FULL_MILLION_KEYS})
@@ -75,6 +83,7 @@ function defaults(quick: boolean): Mutable<CompareOptions> {
     watchers: quick ? QUICK_WATCHERS : FULL_WATCHERS,
     watchPutsMax: quick ? QUICK_WATCH_PUTS_MAX : FULL_WATCH_PUTS_MAX,
     rows: null,
+    snapshotCount: null,
     pipeline: !quick,
     million: !quick,
     millionKeys: FULL_MILLION_KEYS,
@@ -128,7 +137,10 @@ function applyFlag(options: Mutable<CompareOptions>, flag: string, value: () => 
       options.rows = value()
         .split(',')
         .map((id) => id.trim())
-        .filter((id) => id !== '');
+        .filter((id) => id !== '' && id !== 'none');
+      return;
+    case '--snapshot-count':
+      options.snapshotCount = positiveInteger(flag, value());
       return;
     case '--million-keys':
       options.millionKeys = positiveInteger(flag, value());

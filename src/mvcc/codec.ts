@@ -52,6 +52,30 @@ export function decodeRecord(record: Buffer): KeyValue {
   };
 }
 
+/**
+ * The fields of a record read in place, for encoders that write a response straight from the
+ * stored bytes (MvccStore.visitRange): no object, no copy. Revisions and versions are below 2^53.
+ */
+export const recordFields = {
+  keyStart: HEADER_BYTES,
+  keyLength: (record: Uint8Array): number => readUint32(record, 33),
+  createRevision: (record: Uint8Array): number => readUint32(record, 1) * TWO_POW_32 + readUint32(record, 5),
+  modRevision: (record: Uint8Array): number => readUint32(record, 9) * TWO_POW_32 + readUint32(record, 13),
+  version: (record: Uint8Array): number => readUint32(record, 17) * TWO_POW_32 + readUint32(record, 21),
+  /** The lease id's high 32 bits, signed: 0 for leases below 2^32 (and for no lease). */
+  leaseHigh: (record: Uint8Array): number => readUint32(record, 25) | 0,
+  leaseLow: (record: Uint8Array): number => readUint32(record, 29),
+} as const;
+
+const TWO_POW_32 = 2 ** 32;
+
+function readUint32(bytes: Uint8Array, offset: number): number {
+  return (
+    ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>>
+    0
+  );
+}
+
 /** The lease id of a record without decoding the rest. */
 export function recordLease(record: Buffer): bigint {
   return record.readBigInt64BE(25);

@@ -20,8 +20,17 @@ const RECORD_HEADER_BYTES = 9;
 const TRAILER_MARK = 0xff;
 const TRAILER_BYTES = 5;
 export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 1 << 20;
+/**
+ * Records arrive in each table's key order into emptied tables: LMDB's append mode adds each at
+ * the end of the B-tree without a search (and fails the restore if the order is ever broken).
+ */
+const APPEND = { append: true } as const;
 
-/** Yields the snapshot in chunks of about `chunkBytes` (a record larger than that gets its own). */
+/**
+ * Yields the snapshot in chunks of about `chunkBytes` (a record larger than that gets its own).
+ * Records are copied straight into each chunk's buffer and the checksum runs once per chunk:
+ * per-record header buffers, part lists and concatenation made this ~1.5x slower.
+ */
 export function* snapshotChunks(
   tables: Tables,
   chunkBytes: number = DEFAULT_SNAPSHOT_CHUNK_BYTES,
@@ -30,35 +39,38 @@ export function* snapshotChunks(
   const transaction = tables.root.useReadTransaction();
   try {
     let crc = 0;
-    let parts: Buffer[] = [];
-    let partsBytes = 0;
-    const header = Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION])]);
-    parts.push(header);
-    partsBytes += header.length;
-    crc = crc32cUpdate(crc, header);
+    // A yielded chunk may still be queued on a socket: every chunk gets a buffer of its own.
+    let chunk = Buffer.allocUnsafe(Math.max(chunkBytes, HEADER_BYTES + TRAILER_BYTES));
+    let used = MAGIC.copy(chunk, 0);
+    chunk[used++] = FORMAT_VERSION;
     for (let id = 0; id < TABLE_NAMES.length; id++) {
       const table = tableByName(tables, TABLE_NAMES[id]!);
       for (const { key, value } of table.getRange({ start: Buffer.alloc(1), transaction })) {
-        const recordHeader = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
-        recordHeader[0] = id;
-        recordHeader.writeUInt32BE(key.length, 1);
-        recordHeader.writeUInt32BE(value.length, 5);
-        crc = crc32cUpdate(crc32cUpdate(crc32cUpdate(crc, recordHeader), key), value);
-        parts.push(recordHeader, key, value);
-        partsBytes += RECORD_HEADER_BYTES + key.length + value.length;
-        if (partsBytes >= chunkBytes) {
-          yield Buffer.concat(parts, partsBytes);
-          parts = [];
-          partsBytes = 0;
+        const recordBytes = RECORD_HEADER_BYTES + key.length + value.length;
+        if (used + recordBytes > chunk.length) {
+          crc = crc32cUpdate(crc, chunk, 0, used);
+          yield chunk.subarray(0, used);
+          chunk = Buffer.allocUnsafe(Math.max(chunkBytes, recordBytes + TRAILER_BYTES));
+          used = 0;
         }
+        chunk[used] = id;
+        chunk.writeUInt32BE(key.length, used + 1);
+        chunk.writeUInt32BE(value.length, used + 5);
+        used += RECORD_HEADER_BYTES;
+        used += key.copy(chunk, used);
+        used += value.copy(chunk, used);
       }
     }
-    const trailer = Buffer.allocUnsafe(TRAILER_BYTES);
-    trailer[0] = TRAILER_MARK;
-    trailer.writeUInt32BE(crc, 1);
-    parts.push(trailer);
-    partsBytes += TRAILER_BYTES;
-    yield Buffer.concat(parts, partsBytes);
+    if (used + TRAILER_BYTES > chunk.length) {
+      crc = crc32cUpdate(crc, chunk, 0, used);
+      yield chunk.subarray(0, used);
+      chunk = Buffer.allocUnsafe(TRAILER_BYTES);
+      used = 0;
+    }
+    crc = crc32cUpdate(crc, chunk, 0, used);
+    chunk[used] = TRAILER_MARK;
+    chunk.writeUInt32BE(crc, used + 1);
+    yield chunk.subarray(0, used + TRAILER_BYTES);
   } finally {
     transaction.done();
   }
@@ -93,10 +105,13 @@ export function restoreTables(tables: Tables, chunks: Iterable<Uint8Array>): voi
       offset = HEADER_BYTES;
       sawHeader = true;
     }
+    // The checksum runs once over the records taken from this chunk, not once per record.
+    const recordsStart = offset;
     while (offset < pending.length) {
       const id = pending[offset]!;
       if (id === TRAILER_MARK) {
         if (pending.length - offset < TRAILER_BYTES) break;
+        crc = crc32cUpdate(crc, pending, recordsStart, offset);
         if (pending.readUInt32BE(offset + 1) !== crc) throw new SnapshotFormatError('checksum mismatch');
         if (pending.length - offset > TRAILER_BYTES) throw new SnapshotFormatError('bytes after the trailer');
         offset += TRAILER_BYTES;
@@ -109,13 +124,13 @@ export function restoreTables(tables: Tables, chunks: Iterable<Uint8Array>): voi
       const valueLength = pending.readUInt32BE(offset + 5);
       const recordBytes = RECORD_HEADER_BYTES + keyLength + valueLength;
       if (pending.length - offset < recordBytes) break;
-      crc = crc32cUpdate(crc, pending.subarray(offset, offset + recordBytes));
       const keyStart = offset + RECORD_HEADER_BYTES;
       const key = pending.subarray(keyStart, keyStart + keyLength);
       const value = pending.subarray(keyStart + keyLength, keyStart + keyLength + valueLength);
-      tableByName(tables, TABLE_NAMES[id]!).putSync(key, value);
+      tableByName(tables, TABLE_NAMES[id]!).putSync(key, value, APPEND);
       offset += recordBytes;
     }
+    if (!sawTrailer) crc = crc32cUpdate(crc, pending, recordsStart, offset);
     pending = pending.subarray(offset);
   }
   if (!sawTrailer) throw new SnapshotFormatError('truncated');

@@ -30,6 +30,7 @@ import { type ChangesResult, changesSince } from './history.js';
 import { keyRange, LEASE_ID_BYTES, leasePrefix } from './keys.js';
 import { applyLeaseCheckpoint, applyLeaseGrant, getLease, listLeases, removeLease } from './leases.js';
 import { getAt } from './read.js';
+import { type RecordVisitor, visitLatest } from './record-visit.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, restoreTables, snapshotChunks } from './snapshot.js';
 import { type MetaState, maxKeyBytes, openTables, readMeta, type Tables, writeMeta } from './tables.js';
 import { applyTxn, isTxnReadOnly } from './txn.js';
@@ -52,6 +53,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from './types.js';
+import { SortOrder, SortTarget } from './types.js';
 import {
   checkDeleteRequest,
   checkPutRequest,
@@ -171,6 +173,36 @@ export class MvccStore {
   range(r: RangeRequest): RangeResponse {
     checkRangeRequest(r, this.limits);
     return applyRange(this.readView(), r);
+  }
+
+  /**
+   * Range's fast path for the common request (the current revision; no sort, filter, keys-only
+   * or count-only): each matching record goes to `visit` as stored (codec.ts layout, valid only
+   * during the call) instead of becoming an object. Returns null, having visited nothing, for any
+   * other request: those go through range(), which also raises their errors.
+   */
+  visitRange(
+    r: RangeRequest,
+    visit: RecordVisitor,
+  ): { revision: number; more: boolean; count: number } | null {
+    checkRangeRequest(r, this.limits);
+    const current = this.meta.currentRevision;
+    const revision = r.revision ?? 0;
+    const plain =
+      (revision <= 0 || revision === current) &&
+      (r.sortOrder ?? SortOrder.NONE) === SortOrder.NONE &&
+      (r.sortTarget ?? SortTarget.KEY) === SortTarget.KEY &&
+      r.keysOnly !== true &&
+      r.countOnly !== true &&
+      (r.minModRevision ?? 0) === 0 &&
+      (r.maxModRevision ?? 0) === 0 &&
+      (r.minCreateRevision ?? 0) === 0 &&
+      (r.maxCreateRevision ?? 0) === 0;
+    if (!plain) return null;
+    const limit = Math.max(0, r.limit ?? 0);
+    const { count } = visitLatest(this.tables, keyRange(r.key, r.rangeEnd), limit, visit);
+    // etcd 3.4 fetches limit + 1 to learn `more`: there is more exactly when count > limit.
+    return { revision: current, more: limit > 0 && count > limit, count };
   }
 
   /** A txn whose branches hold only ranges, answered from local state (serializable). */

@@ -3,9 +3,10 @@
 // order of keys is the order the MVCC rules need, and lmdb-js copies binary values out of the
 // map, so decoded records may keep sub-arrays of them.
 
-import { type Database, open, type RootDatabase } from 'lmdb';
+import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { assert } from '../raft/assert.js';
 import { readUint64, writeUint64 } from './keys.js';
+import { VISITING_ENCODER } from './record-visit.js';
 
 export interface Tables {
   readonly root: RootDatabase<Buffer, Buffer>;
@@ -13,6 +14,8 @@ export interface Tables {
   readonly meta: Database<Buffer, Buffer>;
   /** user key -> record of its live revision (absent when deleted). Serves current-revision reads. */
   readonly latest: Database<Buffer, Buffer>;
+  /** The same table, read-only, each value handed uncopied to a visitor (record-visit.ts). */
+  readonly latestVisit: Database<true, Buffer>;
   /** revision key -> record (put or tombstone). etcd's "key" bucket: watch replay, hash, snapshots. */
   readonly rev: Database<Buffer, Buffer>;
   /** history key (escaped user key ++ revision) -> 1 byte, 1 = tombstone. etcd's keyIndex, on disk. */
@@ -53,6 +56,12 @@ export function openTables(options: OpenTablesOptions): Tables {
     root,
     meta: table('meta'),
     latest: table('latest'),
+    // lmdb-js takes `encoder` on any database, though its types declare it on the root only.
+    latestVisit: root.openDB<true, Buffer>('latest', {
+      keyEncoding: 'binary',
+      cache: false,
+      encoder: VISITING_ENCODER,
+    } as DatabaseOptions),
     rev: table('rev'),
     hist: table('hist'),
     lease: table('lease'),

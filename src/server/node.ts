@@ -43,6 +43,7 @@ import {
   type Snapshot,
 } from '../raft/types.js';
 import { NodeDisk } from '../storage/disk.js';
+import { StateAttachments } from '../storage/snapshot-attachment.js';
 import { SnapshotStore } from '../storage/snapshot-file.js';
 import { WalLogStore } from '../storage/wal-log-store.js';
 import type { TlsListenerOptions } from '../transport/tls-listener.js';
@@ -65,7 +66,13 @@ import { hexId } from './ids.js';
 import { decodeMemberContext, MemberTable } from './members.js';
 import { metricsSource } from './observed.js';
 import { decodeProposal, encodeProposal, type ServerRequest } from './replicated.js';
-import { decodeSnapshotData, encodeSnapshotData, type SnapshotData } from './snapshot-data.js';
+import { decodeSnapshotData, encodeSnapshotData, mvccOutOfLine, type SnapshotData } from './snapshot-data.js';
+import {
+  attachmentSink,
+  mvccSnapshotSource,
+  restoreFromSnapshotData,
+  streamedSnapshotData,
+} from './snapshot-transfer.js';
 import { TestHooks } from './test-hooks.js';
 import { clientTlsOptions, listenerTlsOptions, loadTlsMaterial, type TlsMaterial } from './tls.js';
 
@@ -163,6 +170,8 @@ export class FlotillaNode {
     ids: { memberId: NodeId; clusterId: bigint },
     members: MemberTable,
     appliedIndex: number,
+    /** MVCC states received from leaders (snapshot-transfer.ts), in the snapshot directory. */
+    private readonly attachments: StateAttachments,
   ) {
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
@@ -220,6 +229,7 @@ export class FlotillaNode {
     const { memberId, clusterId } = identity;
     const disk = new NodeDisk();
     const snapshots = new SnapshotStore({ disk, dir: join(memberDir, 'snap') });
+    const attachments = new StateAttachments(disk, join(memberDir, 'snap'));
     const store = WalLogStore.open({
       disk,
       walDir: join(memberDir, 'wal'),
@@ -240,7 +250,9 @@ export class FlotillaNode {
     const mvcc = MvccStore.open({ path: join(memberDir, 'db'), maxTxnOps: config.maxTxnOps });
     // The WAL is the source of durability; LMDB may lag it. If it lags even the snapshot (the log
     // before it is gone), rebuild the store from the snapshot.
-    if (data.mvcc !== null && mvcc.appliedIndex() < snapshot.metadata.index) mvcc.restore(data.mvcc);
+    if (mvcc.appliedIndex() < snapshot.metadata.index) restoreFromSnapshotData(mvcc, attachments, data);
+    // Only the attachment the snapshot names can still be needed (see maybeSnapshot).
+    attachments.removeThrough(Number.POSITIVE_INFINITY, data.mvccFile ?? null);
     if (data.mvccInDatabase === true && mvcc.appliedIndex() < snapshot.metadata.index) {
       throw new Error(
         `${join(memberDir, 'db', 'data.mdb')}: applied index ${mvcc.appliedIndex()} is behind the snapshot at ` +
@@ -261,6 +273,7 @@ export class FlotillaNode {
       onMessage: (m: Message) => node.receive(m),
       onPeerUnreachable: (id: NodeId) => node.raw.reportUnreachable(id),
       onSnapshotSent: (id: NodeId, failed: boolean) => node.snapshotSent(id, failed),
+      receiveSnapshot: (m: Message) => attachmentSink(m, attachments),
       clusterInfo: () => ({
         clusterId,
         members: node.members.list().map((m) => ({ id: m.id, peerUrls: m.peerUrls })),
@@ -279,6 +292,7 @@ export class FlotillaNode {
       { memberId, clusterId },
       members,
       snapshot.metadata.index,
+      attachments,
     );
     node.restoreAuth(data);
     observability.metrics.attach(metricsSource(node));
@@ -753,7 +767,9 @@ export class FlotillaNode {
   private installSnapshot(snapshot: Snapshot): void {
     this.store.applySnapshot(snapshot);
     const data = decodeSnapshotData(snapshot.data);
-    if (data.mvcc !== null) this.mvcc.restore(data.mvcc);
+    restoreFromSnapshotData(this.mvcc, this.attachments, data);
+    // Older attachments are superseded; this one stays until the database is synced past it.
+    this.attachments.removeThrough(snapshot.metadata.index, data.mvccFile ?? null);
     this.watchHub.restored();
     this.lessor.rebuild();
     if (this.isLeader()) this.lessor.promote(performance.now(), this.config.electionTimeoutMs);
@@ -770,29 +786,32 @@ export class FlotillaNode {
   }
 
   /**
-   * A snapshot leaving for a follower: a local compaction snapshot holds no MVCC state (it is in
-   * the database), so it is filled with the current state — applied at or past the snapshot's
-   * index. The follower skips re-applying entries its restored store already holds (the store's
-   * applied index), as etcd does with the backend it sends.
+   * A snapshot leaving for a follower: a local snapshot holds no MVCC state (it is in the
+   * database), so the current state — applied at or past the snapshot's index — streams after it,
+   * read from one database read transaction as the connection has room. Building it in memory
+   * instead blocked the event loop long enough (seconds per million keys) for the followers to
+   * elect another leader, which then did the same. The follower skips re-applying entries its
+   * restored store already holds (the store's applied index), as etcd does with the backend it sends.
    */
   private send(m: Message): void {
     if (m.type !== MessageType.Snapshot || m.snapshot === null) {
       this.transport.send(m);
       return;
     }
-    const data = decodeSnapshotData(m.snapshot.data);
-    if (data.mvccInDatabase !== true) {
+    if (!mvccOutOfLine(decodeSnapshotData(m.snapshot.data))) {
       this.transport.send(m);
       return;
     }
-    const filled = encodeSnapshotData({
+    const data = streamedSnapshotData({
       members: this.members.toJSON(),
       alarms: this.alarmList().map((a) => [a.memberId, a.alarm]),
-      mvcc: [...this.mvcc.snapshot()],
       auth: this.auth.snapshot(),
       authTokens: this.tokens.snapshot(Date.now()),
     });
-    this.transport.send({ ...m, snapshot: { metadata: m.snapshot.metadata, data: filled } });
+    this.transport.sendSnapshot(
+      { ...m, snapshot: { metadata: m.snapshot.metadata, data } },
+      mvccSnapshotSource(this.mvcc),
+    );
   }
 
   /**
@@ -829,6 +848,8 @@ export class FlotillaNode {
           );
           this.store.sync();
           this.store.releaseSegments();
+          // The database is synced past the states received up to here: their files are not needed.
+          this.attachments.removeThrough(metadata.index, null);
         };
         // The WAL must not be written while a Ready's fsync is in flight: record it right after.
         if (this.persisting === null) record();

@@ -1,5 +1,6 @@
 // What a Raft snapshot of a member holds: the member table, active alarms, the auth state and the
-// MVCC store's snapshot chunks (msgpack: binary stays binary, ids stay exact 64-bit integers).
+// MVCC store's snapshot chunks (msgpack: binary stays binary, ids stay exact 64-bit integers) — or,
+// for a large state that never sits in memory whole, where that state is.
 
 import { Packr } from 'msgpackr';
 import type { AuthSnapshot } from '../auth/store.js';
@@ -22,6 +23,21 @@ export interface SnapshotData {
   readonly auth?: AuthSnapshot;
   /** Live simple tokens as [token, user, expiry (wall-clock ms)]: valid on a member restored from this. */
   readonly authTokens?: [string, string, number][];
+  /**
+   * On the wire from the leader: the MVCC state streams after this data (the transport's
+   * SnapshotSource, read from one database read transaction as the connection has room).
+   */
+  readonly mvccStreamed?: boolean;
+  /**
+   * Received streamed: the state attachment file (storage/snapshot-attachment.ts) in the snapshot
+   * directory that holds the MVCC state, restored from it when the snapshot is installed.
+   */
+  readonly mvccFile?: string;
+}
+
+/** The MVCC state is not in the snapshot's data but in the database or in an attachment file. */
+export function mvccOutOfLine(data: SnapshotData): boolean {
+  return data.mvcc === null && (data.mvccInDatabase === true || data.mvccFile !== undefined);
 }
 
 export function encodeSnapshotData(data: SnapshotData): Uint8Array {

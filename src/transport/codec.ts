@@ -10,7 +10,8 @@
 // Ids are bigints and always travel as msgpack int64/uint64, which msgpackr decodes back to
 // bigint (int64AsType 'bigint'): lossless up to 2^64-1. Terms and indexes are safe integers.
 // A snapshot's data may travel inline (as above) or, on the wire between transports, as a
-// SnapshotBegin frame `[message with empty snapshot data, dataBytes]` followed by raw chunks.
+// SnapshotBegin frame `[message with empty snapshot data, dataBytes]` followed by raw chunks, or
+// streamed (snapshot-stream.ts): `[message with its inline data, null]`, raw chunks, SnapshotEnd.
 
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import { assert } from '../raft/assert.js';
@@ -48,10 +49,13 @@ const PACKR_OPTIONS = {
 
 /** The announcement that precedes a chunked snapshot. */
 export interface SnapshotBegin {
-  /** The Snapshot message with `snapshot.data` still empty. */
+  /** The Snapshot message: `snapshot.data` empty, or (streamed) the data that precedes the stream. */
   readonly message: Message;
-  /** How many bytes of snapshot data follow in SnapshotChunk frames. */
-  readonly dataBytes: number;
+  /**
+   * How many bytes of snapshot data follow in SnapshotChunk frames; null when streamed (the
+   * chunks run until a SnapshotEnd frame).
+   */
+  readonly dataBytes: number | null;
 }
 
 /**
@@ -73,10 +77,13 @@ export class MessageCodec {
     return frame;
   }
 
-  /** The SnapshotBegin frame for a Snapshot message; its data is sent separately in chunks. */
-  encodeSnapshotBeginFrame(m: Message): Uint8Array {
+  /**
+   * The SnapshotBegin frame for a Snapshot message; its data is sent separately in chunks. A
+   * streamed snapshot keeps its data inline and announces no length.
+   */
+  encodeSnapshotBeginFrame(m: Message, streamed = false): Uint8Array {
     assert(m.snapshot !== null, 'a SnapshotBegin frame needs a snapshot');
-    const value = [messageTuple(m, false), m.snapshot.data.length];
+    const value = streamed ? [messageTuple(m, true), null] : [messageTuple(m, false), m.snapshot.data.length];
     const frame = this.packr.pack(value, RESERVE_START_SPACE | FRAME_HEADER_BYTES);
     writeFrameHeader(frame, 0, FrameType.SnapshotBegin, frame.length - FRAME_HEADER_BYTES);
     return frame;
@@ -92,9 +99,21 @@ export class MessageCodec {
     if (message.type !== MessageType.Snapshot || message.snapshot === null) {
       throw new FrameError('snapshotBegin.message: not a Snapshot message with a snapshot');
     }
+    if (tuple[1] === null) return { message, dataBytes: null };
     if (message.snapshot.data.length !== 0)
       throw new FrameError('snapshotBegin.message: snapshot data is inline');
     return { message, dataBytes: readCount(tuple[1], 'snapshotBegin.dataBytes') };
+  }
+
+  /** The SnapshotEnd frame closing a streamed snapshot of `streamedBytes` chunk bytes. */
+  encodeSnapshotEndFrame(streamedBytes: number): Uint8Array {
+    const frame = this.packr.pack(streamedBytes, RESERVE_START_SPACE | FRAME_HEADER_BYTES);
+    writeFrameHeader(frame, 0, FrameType.SnapshotEnd, frame.length - FRAME_HEADER_BYTES);
+    return frame;
+  }
+
+  decodeSnapshotEnd(payload: Uint8Array): number {
+    return readCount(this.unpack(payload), 'snapshotEnd.streamedBytes');
   }
 
   /** Any plain value, for the small non-message frames (hello). */

@@ -5,6 +5,7 @@ import type tls from 'node:tls';
 import type { Message, NodeId } from '../raft/types.js';
 import { MessageCodec } from './codec.js';
 import { MAX_FRAME_BYTES_DEFAULT } from './frame.js';
+import { memorySnapshotSink, type SnapshotSinkFactory } from './snapshot-stream.js';
 import type { TlsListenerOptions } from './tls-listener.js';
 
 /** Per lane: messages waiting for a connection or for the socket to drain. */
@@ -47,6 +48,8 @@ export interface PeerTransportOptions {
   readonly onPeerUnreachable?: (id: NodeId) => void;
   /** A snapshot to this peer was handed to the kernel (failed=false) or was lost (failed=true). */
   readonly onSnapshotSent?: (id: NodeId, failed: boolean) => void;
+  /** Where a streamed snapshot's bytes go as they arrive; defaults to memory (memorySnapshotSink). */
+  readonly receiveSnapshot?: SnapshotSinkFactory;
   readonly queueMessagesMax?: number;
   readonly reconnectBaseMs?: number;
   readonly reconnectMaxMs?: number;
@@ -140,6 +143,7 @@ export interface TransportContext {
   readonly onMessage: (m: Message) => void;
   readonly onPeerUnreachable: (id: NodeId) => void;
   readonly onSnapshotSent: (id: NodeId, failed: boolean) => void;
+  readonly receiveSnapshot: SnapshotSinkFactory;
   readonly clusterInfo: (() => ClusterInfo) | null;
 }
 
@@ -192,6 +196,7 @@ export function newContext(options: PeerTransportOptions, config: TransportConfi
     onMessage: options.onMessage,
     onPeerUnreachable: options.onPeerUnreachable ?? noop,
     onSnapshotSent: options.onSnapshotSent ?? noop,
+    receiveSnapshot: options.receiveSnapshot ?? memorySnapshotSink,
     clusterInfo: options.clusterInfo ?? null,
   };
 }

@@ -17,7 +17,7 @@ export enum FrameType {
   HelloRefuse = 3,
   /** One raft Message without a snapshot (codec.ts). */
   Message = 4,
-  /** A Snapshot message whose `snapshot.data` follows in SnapshotChunk frames. */
+  /** A Snapshot message whose data (or the rest of it, when streamed) follows in SnapshotChunk frames. */
   SnapshotBegin = 5,
   /** Raw bytes of the snapshot announced by the last SnapshotBegin. */
   SnapshotChunk = 6,
@@ -28,9 +28,14 @@ export enum FrameType {
    * /members endpoint).
    */
   ClusterInfo = 7,
+  /**
+   * The end of a snapshot streamed without a length up front (SnapshotBegin with a null length):
+   * msgpack count of the bytes its SnapshotChunk frames carried.
+   */
+  SnapshotEnd = 8,
 }
 
-const FRAME_TYPE_MAX = FrameType.ClusterInfo;
+const FRAME_TYPE_MAX = FrameType.SnapshotEnd;
 
 /** Bytes before the payload: the u32 length and the u8 type. */
 export const FRAME_HEADER_BYTES = 5;

@@ -9,6 +9,7 @@ import { KEEPALIVE_INITIAL_DELAY_MS, type TransportContext } from './config.js';
 import { FrameError } from './errors.js';
 import { encodeFrame, type Frame, FrameDecoder, FrameType } from './frame.js';
 import { decodeHello, encodeRefuseFrame, hex, isDiscoveryProbe, refusalReason } from './handshake.js';
+import type { SnapshotSink } from './snapshot-stream.js';
 
 type InboundState = 'hello' | 'ready' | 'refused' | 'closed';
 
@@ -19,6 +20,12 @@ interface SnapshotAssembly {
   filledBytes: number;
 }
 
+/** A streamed snapshot whose chunks go to a sink as they arrive. */
+interface SnapshotStreamIn {
+  readonly sink: SnapshotSink;
+  receivedBytes: number;
+}
+
 const HELLO_ACCEPT_FRAME = encodeFrame(FrameType.HelloAccept);
 
 export class InboundConnection {
@@ -27,6 +34,7 @@ export class InboundConnection {
   private timer: NodeJS.Timeout | null;
   private peerId: bigint | null = null;
   private assembly: SnapshotAssembly | null = null;
+  private streamIn: SnapshotStreamIn | null = null;
   private readonly remote: string;
 
   constructor(
@@ -48,7 +56,15 @@ export class InboundConnection {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.abortStream();
     this.socket.destroy();
+  }
+
+  /** A streamed snapshot cut off by a bad frame or a lost connection never reaches raft. */
+  private abortStream(): void {
+    const streamIn = this.streamIn;
+    this.streamIn = null;
+    streamIn?.sink.abort();
   }
 
   private onData(chunk: Buffer): void {
@@ -106,7 +122,11 @@ export class InboundConnection {
         this.onSnapshotBegin(frame.payload);
         return;
       case FrameType.SnapshotChunk:
-        this.onSnapshotChunk(frame.payload);
+        if (this.streamIn !== null) this.onStreamedChunk(this.streamIn, frame.payload);
+        else this.onSnapshotChunk(frame.payload);
+        return;
+      case FrameType.SnapshotEnd:
+        this.onSnapshotEnd(frame.payload);
         return;
       default:
         throw new FrameError(`unexpected ${FrameType[frame.type]} frame after the handshake`);
@@ -114,10 +134,14 @@ export class InboundConnection {
   }
 
   private onSnapshotBegin(payload: Uint8Array): void {
-    if (this.assembly !== null)
+    if (this.assembly !== null || this.streamIn !== null)
       throw new FrameError('SnapshotBegin while a snapshot is still being received');
     const begin = this.context.codec.decodeSnapshotBegin(payload);
     this.checkAddress(begin.message);
+    if (begin.dataBytes === null) {
+      this.streamIn = { sink: this.context.receiveSnapshot(begin.message), receivedBytes: 0 };
+      return;
+    }
     const { snapshotBytesMax } = this.context.config;
     if (begin.dataBytes > snapshotBytesMax) {
       throw new FrameError(
@@ -143,6 +167,29 @@ export class InboundConnection {
     if (assembly.filledBytes < assembly.data.length) return;
     this.assembly = null;
     this.deliverSnapshot(withSnapshotData(assembly.begin.message, assembly.data));
+  }
+
+  /** Checked before the sink sees the bytes: a peer cannot make this node store more than it agreed to. */
+  private onStreamedChunk(streamIn: SnapshotStreamIn, payload: Uint8Array): void {
+    const { snapshotBytesMax } = this.context.config;
+    if (streamIn.receivedBytes + payload.length > snapshotBytesMax) {
+      throw new FrameError(`streamed snapshot exceeds snapshotBytesMax ${snapshotBytesMax}`);
+    }
+    streamIn.receivedBytes += payload.length;
+    streamIn.sink.write(payload);
+  }
+
+  private onSnapshotEnd(payload: Uint8Array): void {
+    const streamIn = this.streamIn;
+    if (streamIn === null) throw new FrameError('SnapshotEnd without a streamed SnapshotBegin');
+    const streamedBytes = this.context.codec.decodeSnapshotEnd(payload);
+    if (streamedBytes !== streamIn.receivedBytes) {
+      throw new FrameError(
+        `SnapshotEnd says ${streamedBytes} bytes, chunks carried ${streamIn.receivedBytes}`,
+      );
+    }
+    this.streamIn = null;
+    this.deliverSnapshot(streamIn.sink.finish());
   }
 
   private deliverSnapshot(m: Message): void {
@@ -180,6 +227,7 @@ export class InboundConnection {
     this.state = 'closed';
     this.clearTimer();
     this.assembly = null;
+    this.abortStream();
     this.onClosed(this);
   }
 

@@ -34,4 +34,11 @@ export {
 } from './frame.js';
 export { type Hello, PROTOCOL_VERSION } from './handshake.js';
 export { type LaneKind, type LaneState, type LaneStats, laneFor } from './lane.js';
+export {
+  iteratorSnapshotSource,
+  memorySnapshotSink,
+  type SnapshotSink,
+  type SnapshotSinkFactory,
+  type SnapshotSource,
+} from './snapshot-stream.js';
 export { type PeerStats, PeerTransport, type TransportStats } from './transport.js';

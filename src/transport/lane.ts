@@ -15,6 +15,7 @@ import { FrameError } from './errors.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, FrameType, writeFrameHeader } from './frame.js';
 import { decodeRefuseReason, encodeHelloFrame, hex, PROTOCOL_VERSION } from './handshake.js';
 import { BoundedQueue } from './queue.js';
+import type { SnapshotSource } from './snapshot-stream.js';
 
 export type LaneKind = 'priority' | 'bulk';
 
@@ -53,6 +54,8 @@ interface SnapshotStream {
   readonly message: Message;
   readonly data: Uint8Array;
   offsetBytes: number;
+  /** Streamed: where the bytes after the inline data come from; null once closed or if not streamed. */
+  source: SnapshotSource | null;
   reported: boolean;
 }
 
@@ -70,10 +73,13 @@ export class OutboundLane {
   private streaming: SnapshotStream | null = null;
   /** Snapshots fully written whose last write has not completed yet. */
   private readonly unconfirmed = new Set<SnapshotStream>();
+  /** Sources of queued streamed snapshots, by message (the queue holds plain messages). */
+  private readonly sources = new Map<Message, SnapshotSource>();
   private messagesDropped = 0;
   private messagesSent = 0;
   // Bound once: flush runs every turn that has messages, and must not allocate a closure each time.
   private readonly flushBound = (): void => this.flush();
+  private readonly scheduleFlushBound = (): void => this.scheduleFlush();
   private readonly reconnectBound = (): void => this.onBackoffElapsed();
 
   constructor(
@@ -92,6 +98,13 @@ export class OutboundLane {
     this.queue.push(m);
     if (this.state === 'idle') this.connect();
     else if (this.state === 'ready') this.scheduleFlush();
+  }
+
+  /** Queues a Snapshot message whose data continues with what `source` produces (snapshot-stream.ts). */
+  enqueueStreamed(m: Message, source: SnapshotSource): void {
+    assert(m.type === MessageType.Snapshot && m.snapshot !== null, 'only a snapshot is streamed');
+    this.sources.set(m, source);
+    this.enqueue(m);
   }
 
   /** A new address for the peer: drop the current connection (if any) and redial lazily. */
@@ -118,8 +131,10 @@ export class OutboundLane {
     this.state = 'closed';
     this.clearTimer();
     while (this.queue.shift() !== undefined) {}
+    if (this.streaming !== null) closeStreamSource(this.streaming);
     this.streaming = null;
     this.unconfirmed.clear();
+    for (const m of [...this.sources.keys()]) this.closeSource(m);
     const socket = this.socket;
     this.socket = null;
     socket?.destroy();
@@ -148,7 +163,10 @@ export class OutboundLane {
       this.queue.shift();
       return true;
     }
-    if (m.type === MessageType.Snapshot) this.reportSnapshotLater(true);
+    if (m.type === MessageType.Snapshot) {
+      this.closeSource(m);
+      this.reportSnapshotLater(true);
+    }
     return false;
   }
 
@@ -184,7 +202,10 @@ export class OutboundLane {
     // Closures per connection (not per message): each must know which socket it belongs to,
     // because a replaced socket's late 'close' must not tear down its successor.
     socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
-    socket.on('drain', this.flushBound);
+    // Not flush() itself: on loopback a write often completes at once, its 'drain' comes in the
+    // same tick, and flushing from there wrote a whole snapshot (seconds) without yielding, so
+    // heartbeats waited and followers elected a new leader. One buffer's worth per turn instead.
+    socket.on('drain', this.scheduleFlushBound);
     socket.on('error', (error: Error) => this.onSocketError(socket, error));
     socket.on('close', () => this.onClose(socket));
   }
@@ -284,12 +305,18 @@ export class OutboundLane {
    * queued messages stay for the next connection (raft tolerates stale ones).
    */
   private failSnapshots(): void {
-    if (this.streaming !== null) this.reportSnapshot(this.streaming, true);
+    if (this.streaming !== null) {
+      closeStreamSource(this.streaming);
+      this.reportSnapshot(this.streaming, true);
+    }
     this.streaming = null;
     for (const stream of this.unconfirmed) this.reportSnapshot(stream, true);
     this.unconfirmed.clear();
     const dropped = this.queue.removeWhere(isSnapshotMessage);
-    for (let i = 0; i < dropped.length; i++) this.reportSnapshot(newStream(dropped[i]!), true);
+    for (let i = 0; i < dropped.length; i++) {
+      this.closeSource(dropped[i]!);
+      this.reportSnapshot(newStream(dropped[i]!, null), true);
+    }
   }
 
   /** Writes what this turn queued now instead of at the end of the turn (see PeerTransport.flush). */
@@ -345,8 +372,15 @@ export class OutboundLane {
   }
 
   private beginSnapshot(socket: Socket, m: Message): void {
-    const stream = newStream(m);
+    const source = this.sources.get(m) ?? null;
+    this.sources.delete(m);
+    const stream = newStream(m, source);
     this.countSent();
+    if (source !== null) {
+      socket.write(this.context.codec.encodeSnapshotBeginFrame(m, true));
+      this.streaming = stream;
+      return;
+    }
     if (stream.data.length === 0) {
       this.unconfirmed.add(stream);
       socket.write(this.context.codec.encodeSnapshotBeginFrame(m), (error) =>
@@ -360,6 +394,10 @@ export class OutboundLane {
 
   /** Header and data are separate writes (coalesced by cork into one writev): no copy of the data. */
   private writeChunk(socket: Socket, stream: SnapshotStream): void {
+    if (stream.source !== null) {
+      this.writeStreamedChunk(socket, stream, stream.source);
+      return;
+    }
     const chunkBytes = Math.min(
       this.context.config.snapshotChunkBytes,
       stream.data.length - stream.offsetBytes,
@@ -376,6 +414,36 @@ export class OutboundLane {
     this.streaming = null;
     this.unconfirmed.add(stream);
     socket.write(chunk, (error) => this.onLastWrite(stream, error));
+  }
+
+  /** The source's next piece as one chunk frame, or, once it has no more, the SnapshotEnd frame. */
+  private writeStreamedChunk(socket: Socket, stream: SnapshotStream, source: SnapshotSource): void {
+    const piece = source.next();
+    if (piece === null) {
+      closeStreamSource(stream);
+      this.streaming = null;
+      this.unconfirmed.add(stream);
+      socket.write(this.context.codec.encodeSnapshotEndFrame(stream.offsetBytes), (error) =>
+        this.onLastWrite(stream, error),
+      );
+      return;
+    }
+    assert(
+      piece.length < this.context.config.maxFrameBytes,
+      'a streamed snapshot piece exceeds maxFrameBytes',
+    );
+    const header = new Uint8Array(FRAME_HEADER_BYTES);
+    writeFrameHeader(header, 0, FrameType.SnapshotChunk, piece.length);
+    socket.write(header);
+    socket.write(piece);
+    stream.offsetBytes += piece.length;
+  }
+
+  private closeSource(m: Message): void {
+    const source = this.sources.get(m);
+    if (source === undefined) return;
+    this.sources.delete(m);
+    source.close();
   }
 
   private onLastWrite(stream: SnapshotStream, error: Error | null | undefined): void {
@@ -424,7 +492,13 @@ function isSnapshotMessage(m: Message): boolean {
   return m.type === MessageType.Snapshot;
 }
 
-function newStream(m: Message): SnapshotStream {
+function newStream(m: Message, source: SnapshotSource | null): SnapshotStream {
   assert(m.snapshot !== null, 'snapshot message without a snapshot');
-  return { message: m, data: m.snapshot.data, offsetBytes: 0, reported: false };
+  return { message: m, data: m.snapshot.data, offsetBytes: 0, source, reported: false };
+}
+
+function closeStreamSource(stream: SnapshotStream): void {
+  const source = stream.source;
+  stream.source = null;
+  source?.close();
 }

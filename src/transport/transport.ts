@@ -22,6 +22,7 @@ import {
 import { hex } from './handshake.js';
 import { InboundConnection } from './inbound.js';
 import { type LaneStats, laneFor, OutboundLane } from './lane.js';
+import type { SnapshotSource } from './snapshot-stream.js';
 import { createTlsListener } from './tls-listener.js';
 
 export interface PeerStats {
@@ -169,6 +170,21 @@ export class PeerTransport {
     }
     if (laneFor(m.type) === 'priority') peer.priority.enqueue(m);
     else peer.bulk.enqueue(m);
+  }
+
+  /**
+   * Queues a Snapshot message whose data continues with the bytes `source` produces, read only as
+   * the connection has room (snapshot-stream.ts). The source is closed however the send ends;
+   * onSnapshotSent reports the outcome as for any snapshot.
+   */
+  sendSnapshot(m: Message, source: SnapshotSource): void {
+    const peer = this.state === 'closed' ? undefined : this.peers.get(m.to);
+    if (peer === undefined) {
+      this.context.counters.messagesUnroutable++;
+      source.close();
+      return;
+    }
+    peer.bulk.enqueueStreamed(m, source);
   }
 
   /** Closes the listener and every connection. No callbacks fire after it returns. */

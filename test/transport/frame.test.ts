@@ -82,7 +82,7 @@ test('frame decoder: zero length and unknown frame types are FrameErrors', () =>
   const zero = new FrameDecoder();
   zero.push(bytes(0, 0, 0, 0, 1));
   assert.throws(() => zero.next(), FrameError);
-  for (const type of [0, 8, 255]) {
+  for (const type of [0, 9, 255]) {
     const d = new FrameDecoder();
     d.push(bytes(0, 0, 0, 1, type));
     assert.throws(() => d.next(), FrameError, `type ${type}`);

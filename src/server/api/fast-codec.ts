@@ -1,5 +1,7 @@
 // Hand-written protobuf encoders for the hottest responses: PutResponse, RangeResponse and
 // WatchResponse (one event goes to every watcher of its key, so its bytes are cached per event).
+// A plain Range is encoded straight from the stored MVCC records (RangeResponseEncoder):
+// no KeyValue object, no decimal strings, no copy of the value before the response buffer.
 // protobufjs's path (fromObject, then Long.fromString for every int64 string, then encode) cost
 // as much CPU per put as the rest of the response path; these write the same bytes directly.
 // They take the same proto objects the handlers return (int64 fields as decimal strings) and
@@ -11,6 +13,12 @@ const INITIAL_BYTES = 256;
 /** Decimal strings shorter than this are below 2^53 and parse exactly as a Number. */
 const SAFE_DECIMAL_DIGITS = 15;
 
+import { recordFields } from '../../mvcc/codec.js';
+import type { MvccStore } from '../../mvcc/store.js';
+import type { RangeRequest } from '../../mvcc/types.js';
+import { assert } from '../../raft/assert.js';
+import type { HeaderSource, ProtoObject } from './convert.js';
+
 type Fields = Record<string, unknown>;
 
 /** An append-only byte buffer that grows by doubling; one per encode call. */
@@ -18,7 +26,7 @@ class Writer {
   buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   length = 0;
 
-  private reserve(bytes: number): void {
+  reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
     this.buffer.copy(grown, 0, 0, this.length);
@@ -81,6 +89,13 @@ class Writer {
   finish(): Buffer {
     return this.buffer.subarray(0, this.length);
   }
+}
+
+/** Bytes of `value` (a non-negative integer up to 2^53) as a varint. */
+function varintBytes(value: number): number {
+  let bytes = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) bytes++;
+  return bytes;
 }
 
 const tag = (field: number, wire: number): number => field * 8 + wire;
@@ -154,9 +169,109 @@ export function encodePutResponse(response: unknown): Buffer {
   return w.finish();
 }
 
-/** etcdserverpb.RangeResponse: header = 1, kvs = 2, more = 3, count = 4. */
+/**
+ * A whole RangeResponse written while MvccStore.visitRange reads: the header first, then one
+ * mvccpb.KeyValue (field 2) per stored record, the same bytes keyValue() writes from the
+ * converted object (every field, zeros included), then more and count.
+ */
+export class RangeResponseEncoder {
+  private readonly w = new Writer();
+
+  constructor(responseHeader: unknown) {
+    header(this.w, 1, responseHeader);
+  }
+
+  readonly visit = (record: Uint8Array): void => {
+    const recordBytes = record.length;
+    const w = this.w;
+    const keyBytes = recordFields.keyLength(record);
+    const keyStart = recordFields.keyStart;
+    const valueStart = keyStart + keyBytes;
+    const valueBytes = recordBytes - valueStart;
+    const create = recordFields.createRevision(record);
+    const mod = recordFields.modRevision(record);
+    const version = recordFields.version(record);
+    const leaseHigh = recordFields.leaseHigh(record);
+    const leaseLow = recordFields.leaseLow(record);
+    // Leases below 2^32 are one varint; others (and negative ones) take the 64-bit path.
+    const lease = leaseHigh === 0 ? null : (BigInt(leaseHigh) << 32n) | BigInt(leaseLow);
+    const leaseBytes = lease === null ? varintBytes(leaseLow) : bigVarintBytes(lease);
+    const bodyBytes =
+      1 +
+      varintBytes(keyBytes) +
+      keyBytes +
+      1 +
+      varintBytes(create) +
+      1 +
+      varintBytes(mod) +
+      1 +
+      varintBytes(version) +
+      1 +
+      varintBytes(valueBytes) +
+      valueBytes +
+      1 +
+      leaseBytes;
+    w.reserve(1 + 5 + bodyBytes);
+    w.varint(tag(2, WIRE_BYTES));
+    w.varint(bodyBytes);
+    w.varint(tag(1, WIRE_BYTES));
+    w.varint(keyBytes);
+    w.buffer.set(record.subarray(keyStart, valueStart), w.length);
+    w.length += keyBytes;
+    w.varint(tag(2, WIRE_VARINT));
+    w.varint(create);
+    w.varint(tag(3, WIRE_VARINT));
+    w.varint(mod);
+    w.varint(tag(4, WIRE_VARINT));
+    w.varint(version);
+    w.varint(tag(5, WIRE_BYTES));
+    w.varint(valueBytes);
+    w.buffer.set(record.subarray(valueStart, recordBytes), w.length);
+    w.length += valueBytes;
+    w.varint(tag(6, WIRE_VARINT));
+    if (lease === null) w.varint(leaseLow);
+    else w.bigVarint(lease);
+  };
+
+  finish(more: boolean, count: number): Buffer {
+    boolField(this.w, 3, more);
+    int64Field(this.w, 4, count);
+    return this.w.finish();
+  }
+}
+
+/**
+ * A plain Range (MvccStore.visitRange) as a response already encoded (`encoded`, which
+ * encodeRangeResponse passes through); null when the request needs the general path
+ * (rangeResponse over MvccStore.range).
+ */
+export function encodedRangeResponse(
+  headers: HeaderSource,
+  mvcc: MvccStore,
+  range: RangeRequest,
+): ProtoObject | null {
+  // Read and visit in the same synchronous turn: the revision cannot move in between.
+  const revision = mvcc.currentRevision();
+  const encoder = new RangeResponseEncoder(headers.header(revision));
+  const result = mvcc.visitRange(range, encoder.visit);
+  if (result === null) return null;
+  assert(result.revision === revision, 'a plain range reads the current revision');
+  return { encoded: encoder.finish(result.more, result.count) };
+}
+
+function bigVarintBytes(value: bigint): number {
+  let bytes = 1;
+  for (let v = BigInt.asUintN(64, value); v >= 0x80n; v >>= 7n) bytes++;
+  return bytes;
+}
+
+/**
+ * etcdserverpb.RangeResponse: header = 1, kvs = 2, more = 3, count = 4. A response from
+ * encodedRangeResponse is already bytes.
+ */
 export function encodeRangeResponse(response: unknown): Buffer {
   const r = response as Fields;
+  if (r.encoded instanceof Buffer) return r.encoded;
   const w = new Writer();
   header(w, 1, r.header);
   const kvs = r.kvs as Fields[] | undefined;

@@ -22,6 +22,7 @@ import {
   txnResponse,
 } from './convert.js';
 import { GrpcError } from './errors.js';
+import { encodedRangeResponse } from './fast-codec.js';
 import type { CallContext } from './grpc.js';
 
 /** Storage a put may take: key and value plus per-revision bookkeeping (etcd's quota cost). */
@@ -56,7 +57,9 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
       // As etcd: the read index first, so the check sees every auth change committed before it.
       if (!range.serializable && node.config.unsafe !== 'stale-reads') await node.linearizableRead();
       requireKeys(node, call.metadata, rangeNeeds(range));
-      return rangeResponse(headers, node.mvcc.range(range));
+      return (
+        encodedRangeResponse(headers, node.mvcc, range) ?? rangeResponse(headers, node.mvcc.range(range))
+      );
     },
 
     async Put(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
