@@ -4,16 +4,16 @@
 // member that catches up by snapshot, and the etcd3 npm client with a username and password.
 
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
+import { ETCDCTL, type EtcdctlOutcome, runEtcdctl } from '../support/etcdctl.js';
 import { BIN, FlotillaCluster, waitFor } from '../support/flotilla.js';
 import { AuthRpc } from './auth-rpc.js';
 
-const ETCDCTL = process.env.FLOTILLA_ETCDCTL_BIN ?? '/usr/bin/etcdctl';
 const run = promisify(execFile);
 const skip = existsSync(ETCDCTL) ? false : process.env.CI ? false : `${ETCDCTL} not installed`;
 
@@ -27,11 +27,6 @@ const FLAGS = [
 const ROOT = 'root:rootpw';
 const ALICE = 'alice:alicepw';
 
-interface Outcome {
-  readonly ok: boolean;
-  readonly out: string;
-}
-
 describe('auth on a three-member cluster', { skip }, () => {
   let cluster: FlotillaCluster;
 
@@ -39,33 +34,13 @@ describe('auth on a three-member cluster', { skip }, () => {
   const etcdctl = (
     args: string[],
     options: { user?: string; endpoints?: string; input?: string } = {},
-  ): Promise<Outcome> => {
+  ): Promise<EtcdctlOutcome> => {
     const user = options.user === undefined ? [] : [`--user=${options.user}`];
     const endpoints = options.endpoints ?? cluster.endpoints.join(',');
-    const child = spawn(
-      ETCDCTL,
+    return runEtcdctl(
       [`--endpoints=${endpoints}`, '--dial-timeout=10s', '--command-timeout=10s', ...user, ...args],
-      {
-        env: { ...process.env, ETCDCTL_API: '3' },
-      },
+      options.input,
     );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.stdin.end(options.input ?? '');
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => {
-        // etcdctl prints a failure as "Error: <message>" on its last stderr line.
-        if (code === 0) resolve({ ok: true, out: stdout.trim() });
-        else resolve({ ok: false, out: `${stdout.trim()}${stderr.trim().split('\n').at(-1) ?? ''}` });
-      });
-    });
   };
   const ok = async (args: string[], user?: string): Promise<string> => {
     const outcome = await etcdctl(args, { user });

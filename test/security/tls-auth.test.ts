@@ -4,13 +4,12 @@
 // messages; a caller without a certificate from the cluster's CA never reaches the auth layer.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { ETCDCTL, type EtcdctlOutcome, runEtcdctl } from '../support/etcdctl.js';
 import { type KeyPair, OPENSSL, TestCa } from '../support/tls.js';
 import { TlsCluster } from '../support/tls-cluster.js';
 
-const ETCDCTL = process.env.FLOTILLA_ETCDCTL_BIN ?? '/usr/bin/etcdctl';
 const missing = [ETCDCTL, OPENSSL].filter((bin) => !existsSync(bin));
 const skip = missing.length === 0 ? false : process.env.CI ? false : `${missing.join(', ')} not installed`;
 
@@ -21,12 +20,6 @@ const READER = 'rita:ritapw';
 const WRITER = 'walt:waltpw';
 const DENIED = 'Error: etcdserver: permission denied';
 
-interface Outcome {
-  readonly ok: boolean;
-  /** stdout when it succeeded; etcdctl's last stderr line ("Error: …") when it failed. */
-  readonly out: string;
-}
-
 describe('etcdctl over TLS with auth on: allowed and denied operations per role', { skip }, () => {
   let ca: TestCa;
   let otherCa: TestCa;
@@ -34,41 +27,17 @@ describe('etcdctl over TLS with auth on: allowed and denied operations per role'
   let client: KeyPair;
   let stranger: KeyPair;
 
-  const etcdctl = (args: string[], user: string | null, pair: KeyPair = client): Promise<Outcome> => {
-    const child = spawn(
-      ETCDCTL,
-      [
-        `--endpoints=${cluster.endpoints}`,
-        `--cacert=${ca.cert}`,
-        `--cert=${pair.cert}`,
-        `--key=${pair.key}`,
-        '--dial-timeout=5s',
-        '--command-timeout=10s',
-        ...(user === null ? [] : [`--user=${user}`]),
-        ...args,
-      ],
-      { env: { ...process.env, ETCDCTL_API: '3' } },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.stdin.end();
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => {
-        resolve(
-          code === 0
-            ? { ok: true, out: stdout.trim() }
-            : { ok: false, out: stderr.trim().split('\n').at(-1) ?? '' },
-        );
-      });
-    });
-  };
+  const etcdctl = (args: string[], user: string | null, pair: KeyPair = client): Promise<EtcdctlOutcome> =>
+    runEtcdctl([
+      `--endpoints=${cluster.endpoints}`,
+      `--cacert=${ca.cert}`,
+      `--cert=${pair.cert}`,
+      `--key=${pair.key}`,
+      '--dial-timeout=5s',
+      '--command-timeout=10s',
+      ...(user === null ? [] : [`--user=${user}`]),
+      ...args,
+    ]);
   const ok = async (args: string[], user: string | null): Promise<string> => {
     const outcome = await etcdctl(args, user);
     assert.equal(outcome.ok, true, `etcdctl ${args.join(' ')} as ${user}: ${outcome.out}`);
