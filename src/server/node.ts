@@ -167,6 +167,8 @@ export class FlotillaNode {
         raft_term: String(this.raw.raft.term),
       }),
       maxRequestBytes: config.maxRequestBytes,
+      maxWatchersPerStream: config.maxWatchersPerStream,
+      maxPendingEventsPerWatcher: config.maxPendingWatchEvents,
     });
     this.lessor = new Lessor({
       table: mvcc,

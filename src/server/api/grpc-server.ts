@@ -60,7 +60,18 @@ const HTTP_IDLE_TIMEOUT_MS = 10 * 60_000;
 export interface GrpcServerOptions {
   /** Largest request message accepted; larger ones get RESOURCE_EXHAUSTED, as in grpc-js. */
   readonly maxReceiveMessageBytes: number;
+  /** Open connections per listener (both protocols); the OS accepts more, the server closes them. */
+  readonly maxConnections: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS; nghttp2 resets streams beyond it with REFUSED_STREAM. */
+  readonly maxConcurrentStreams: number;
+  /** Told once at the start and once at the end of each burst of refused connections. */
+  readonly onConnectionsRefused: (event: ConnectionsRefused) => void;
 }
+
+/** A burst of connections closed at accept because the listener was at maxConnections. */
+export type ConnectionsRefused =
+  | { readonly phase: 'started'; readonly limit: number }
+  | { readonly phase: 'ended'; readonly limit: number; readonly refused: number };
 
 export class GrpcServer {
   private readonly methods = new Map<string, Method>();
@@ -88,7 +99,9 @@ export class GrpcServer {
    * `httpHandler`, HTTP/1.1 connections on the same port go to it (see protocol-sniffer.ts).
    */
   listen(host: string, port: number, httpHandler?: HttpHandler): Promise<number> {
-    const server = http2.createServer();
+    const server = http2.createServer({
+      settings: { maxConcurrentStreams: this.options.maxConcurrentStreams },
+    });
     // Responses are small writes; Nagle's algorithm would hold one back behind an unacknowledged one.
     server.on('connection', (socket: Socket) => socket.setNoDelay(true));
     server.on('session', (session) => {
@@ -98,6 +111,7 @@ export class GrpcServer {
     });
     server.on('stream', (stream, headers) => this.onStream(stream, headers));
     const listener = httpHandler === undefined ? server : this.sniffingListener(server, httpHandler);
+    this.limitConnections(listener);
     this.listeners.push(listener);
     return new Promise((resolve, reject) => {
       listener.once('error', reject);
@@ -105,6 +119,26 @@ export class GrpcServer {
         listener.off('error', reject);
         resolve((listener.address() as { port: number }).port);
       });
+    });
+  }
+
+  /**
+   * net.Server closes a connection at accept once maxConnections are open and emits 'drop'. A
+   * flood of refused connections must not flood the log too: one line when refusing starts, one
+   * with the count when a connection is accepted again.
+   */
+  private limitConnections(listener: net.Server): void {
+    const limit = this.options.maxConnections;
+    listener.maxConnections = limit;
+    let refused = 0;
+    listener.on('drop', () => {
+      if (refused === 0) this.options.onConnectionsRefused({ phase: 'started', limit });
+      refused++;
+    });
+    listener.on('connection', () => {
+      if (refused === 0) return;
+      this.options.onConnectionsRefused({ phase: 'ended', limit, refused });
+      refused = 0;
     });
   }
 
@@ -356,13 +390,16 @@ class Http2StreamCall extends StreamCallBase {
   }
 
   write(message: unknown): boolean {
-    if (this.finished || this.stream.destroyed) return false;
+    if (this.finished || this.stream.destroyed || this.stream.closed) return false;
     if (!this.stream.headersSent) this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     return this.stream.write(frameMessage(this.definition.responseSerialize(message)));
   }
 
   end(): void {
     if (!this.finish()) return;
+    // A connection that vanished destroys its streams before their 'end' events run, and the
+    // handlers answer an 'end' by ending the call: there is no one left to answer.
+    if (this.stream.destroyed || this.stream.closed) return;
     if (this.stream.headersSent) {
       this.stream.once('wantTrailers', () => this.stream.sendTrailers(OK_TRAILERS));
       this.stream.end();

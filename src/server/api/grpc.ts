@@ -16,7 +16,12 @@ import type { HeaderSource, ProtoObject } from './convert.js';
 import { electionService, observeLeader } from './election.js';
 import { toServiceError } from './errors.js';
 import { encodePutResponse, encodeRangeResponse, encodeWatchResponse } from './fast-codec.js';
-import { GrpcServer, type ServiceImplementation, type UnaryImplementation } from './grpc-server.js';
+import {
+  type ConnectionsRefused,
+  GrpcServer,
+  type ServiceImplementation,
+  type UnaryImplementation,
+} from './grpc-server.js';
 import { kvService } from './kv.js';
 import { LeaderProxy } from './leader-proxy.js';
 import { leaseService } from './lease.js';
@@ -124,6 +129,14 @@ function withEncoders(
   return { ...service, ...Object.fromEntries(replaced) };
 }
 
+function logRefusedConnections(node: FlotillaNode, event: ConnectionsRefused): void {
+  if (event.phase === 'started') {
+    node.logger.warn('refusing client connections: --max-client-connections reached', { limit: event.limit });
+  } else {
+    node.logger.warn('accepting client connections again', { limit: event.limit, refused: event.refused });
+  }
+}
+
 /** How long a stopping server waits for open streams (watches) before closing them. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
@@ -137,7 +150,12 @@ export async function startClientServer(node: FlotillaNode): Promise<ClientServe
   const services = loadServices();
   // etcd accepts requests up to max-request-bytes plus gRPC framing overhead.
   const maxReceiveMessageBytes = node.config.maxRequestBytes + 512 * 1024;
-  const server = new GrpcServer({ maxReceiveMessageBytes });
+  const server = new GrpcServer({
+    maxReceiveMessageBytes,
+    maxConnections: node.config.maxClientConnections,
+    maxConcurrentStreams: node.config.maxConcurrentStreams,
+    onConnectionsRefused: (event) => logRefusedConnections(node, event),
+  });
   const headers = headerSource(node);
   const requests = node.observability.requests;
   const kv = withEncoders(services.KV, { Put: encodePutResponse, Range: encodeRangeResponse });
