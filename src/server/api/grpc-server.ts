@@ -17,7 +17,7 @@ import type net from 'node:net';
 import type { Socket } from 'node:net';
 import zlib from 'node:zlib';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import { Status } from './errors.js';
+import { messageTooLarge, Status } from './errors.js';
 import { createSniffingListener } from './protocol-sniffer.js';
 import { RequestMetadata, type StatusError, type StreamCall, StreamCallBase } from './stream-call.js';
 
@@ -345,10 +345,7 @@ class MessageReader {
     while (data.length >= MESSAGE_PREFIX_BYTES) {
       const length = data.readUInt32BE(1);
       if (length > this.maxBytes) {
-        return {
-          code: Status.RESOURCE_EXHAUSTED,
-          details: `Received message larger than max (${length} vs. ${this.maxBytes})`,
-        };
+        return { code: Status.RESOURCE_EXHAUSTED, details: messageTooLarge(length, this.maxBytes) };
       }
       if (data.length < MESSAGE_PREFIX_BYTES + length) break;
       const body = data.subarray(MESSAGE_PREFIX_BYTES, MESSAGE_PREFIX_BYTES + length);
