@@ -99,12 +99,13 @@ export function unaryRaw(
   path: string,
   body: Buffer,
   extraHeaders: http2.OutgoingHttpHeaders = {},
+  timeoutMs = ANSWER_TIMEOUT_MS,
 ): Promise<CallOutcome> {
   const stream = openCall(session, path, extraHeaders);
-  return collect(stream, () => stream.end(body));
+  return collect(stream, timeoutMs, () => stream.end(body));
 }
 
-function collect(stream: http2.ClientHttp2Stream, start: () => void): Promise<CallOutcome> {
+function collect(stream: http2.ClientHttp2Stream, timeoutMs: number, start: () => void): Promise<CallOutcome> {
   return new Promise((resolve, reject) => {
     let httpStatus: number | undefined;
     let grpcStatus: string | undefined;
@@ -114,7 +115,7 @@ function collect(stream: http2.ClientHttp2Stream, start: () => void): Promise<Ca
     const timer = setTimeout(() => {
       stream.close(http2.constants.NGHTTP2_CANCEL);
       reject(new Error('no answer in time'));
-    }, ANSWER_TIMEOUT_MS);
+    }, timeoutMs);
     const takeStatus = (headers: http2.IncomingHttpHeaders) => {
       if (headers['grpc-status'] !== undefined) grpcStatus = String(headers['grpc-status']);
       if (headers['grpc-message'] !== undefined) grpcMessage = decodeURI(String(headers['grpc-message']));
