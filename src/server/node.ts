@@ -557,13 +557,13 @@ export class FlotillaNode {
       this.finishRead(TEXT_DECODER.decode(refusal.context), noLeader());
       return;
     }
-    if (refusal.context.byteLength === 0) return;
-    // Membership changes are encoded as JSON ('{'); client proposals as msgpack maps.
-    if (refusal.context[0] === 0x7b) {
-      this.refuseConfChange(decodeConfChange(refusal.context), refusal.reason);
+    const refused = decodeRefused(refusal.context);
+    if (refused === null) return;
+    if ('nodeId' in refused) {
+      this.refuseConfChange(refused, refusal.reason);
       return;
     }
-    const proposal = decodeProposal(refusal.context);
+    const proposal = refused;
     const pending = this.pendingWrites.get(proposal.requestId);
     if (pending === undefined || proposal.origin !== this.memberId) return;
     this.pendingWrites.delete(proposal.requestId);
@@ -958,6 +958,25 @@ function tracedEntry(entry: Entry): TracedEntry | null {
   const proposal = decodeProposal(entry.data);
   if (proposal.traceparent === undefined) return null;
   return { traceparent: proposal.traceparent, origin: proposal.origin, requestId: proposal.requestId };
+}
+
+/**
+ * What a refusal's context holds: a membership change (JSON, '{') or a client proposal
+ * (msgpack), or null when it holds neither. A refusal can carry entries a peer sent: a
+ * ForwardReject echoes the entries of the Forward it answers, and a peer may have forwarded
+ * anything. This member's own proposals always decode, so one that does not is not ours to fail.
+ */
+function decodeRefused(context: Uint8Array): ConfChange | ReturnType<typeof decodeProposal> | null {
+  if (context.byteLength === 0) return null;
+  let decoded: unknown;
+  try {
+    decoded = context[0] === 0x7b ? decodeConfChange(context) : decodeProposal(context);
+  } catch {
+    return null; // undecodable, so not a proposal of this member (see above)
+  }
+  // msgpack also decodes to numbers, strings and nil; none of those is a proposal either.
+  if (typeof decoded !== 'object' || decoded === null) return null;
+  return decoded as ConfChange | ReturnType<typeof decodeProposal>;
 }
 
 function refusalError(reason: RefusalReason): GrpcError {

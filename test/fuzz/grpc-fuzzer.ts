@@ -121,7 +121,7 @@ async function send(
  * connection open after that, so the input is over when the server closes it or has been quiet
  * for RAW_IDLE_MS after answering (it has read and handled what it was going to handle).
  */
-function sendBytes(address: string, bytes: Buffer): Promise<boolean> {
+export function sendBytes(address: string, bytes: Buffer): Promise<boolean> {
   const [host, port] = address.split(':');
   return new Promise((resolve) => {
     const socket = net.connect(Number(port), host);

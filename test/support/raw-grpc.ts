@@ -105,7 +105,11 @@ export function unaryRaw(
   return collect(stream, timeoutMs, () => stream.end(body));
 }
 
-function collect(stream: http2.ClientHttp2Stream, timeoutMs: number, start: () => void): Promise<CallOutcome> {
+function collect(
+  stream: http2.ClientHttp2Stream,
+  timeoutMs: number,
+  start: () => void,
+): Promise<CallOutcome> {
   return new Promise((resolve, reject) => {
     let httpStatus: number | undefined;
     let grpcStatus: string | undefined;
