@@ -12,6 +12,7 @@ import { randomInt } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lessor } from '../lease/lessor.js';
+import { checkDataFile } from '../mvcc/data-file.js';
 import { type ApplyResult, MvccStore } from '../mvcc/store.js';
 import type { ApplyEntry, MvccEvent } from '../mvcc/types.js';
 import type { ClusterEventKind } from '../observability/events.js';
@@ -210,7 +211,15 @@ export class FlotillaNode {
     }
     const snapshot = store.snapshot();
     const data = decodeSnapshotData(snapshot.data);
+    // LMDB maps the file: a truncated one would fault (SIGBUS) on first read, not throw.
+    checkDataFile(join(memberDir, 'db', 'data.mdb'));
     const mvcc = MvccStore.open({ path: join(memberDir, 'db'), maxTxnOps: config.maxTxnOps });
+    checkAppliedWithinLog(
+      join(memberDir, 'db', 'data.mdb'),
+      join(memberDir, 'wal'),
+      mvcc.appliedIndex(),
+      store,
+    );
     // The WAL is the source of durability; LMDB may lag it. If it lags even the snapshot (the log
     // before it is gone), rebuild the store from the snapshot.
     if (data.mvcc !== null && mvcc.appliedIndex() < snapshot.metadata.index) mvcc.restore(data.mvcc);
@@ -977,6 +986,27 @@ function decodeRefused(context: Uint8Array): ConfChange | ReturnType<typeof deco
   // msgpack also decodes to numbers, strings and nil; none of those is a proposal either.
   if (typeof decoded !== 'object' || decoded === null) return null;
   return decoded as ConfChange | ReturnType<typeof decodeProposal>;
+}
+
+/**
+ * Entries are applied only after the WAL has fsynced them (the Ready contract), so the state in
+ * LMDB can never be ahead of the log and snapshot on disk. If it is, the WAL lost records it had
+ * made durable (truncated or replaced files): starting would build on a log that disagrees with
+ * the state, so the member stops and says which files disagree.
+ */
+function checkAppliedWithinLog(
+  dataFile: string,
+  walDir: string,
+  appliedIndex: number,
+  store: WalLogStore,
+): void {
+  const durableIndex = Math.max(store.lastIndex(), store.snapshot().metadata.index);
+  if (appliedIndex <= durableIndex) return;
+  throw new Error(
+    `${dataFile}: applied index ${appliedIndex} is ahead of the last index ${durableIndex} in ${walDir} ` +
+      'and its snapshot; the WAL lost records it had made durable — the data directory is damaged: ' +
+      'remove this member and add it back so it catches up from the leader',
+  );
 }
 
 function refusalError(reason: RefusalReason): GrpcError {
