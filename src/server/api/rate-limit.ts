@@ -22,8 +22,10 @@ export class TokenBucket {
   }
 
   private refill(nowMs: number): void {
-    const elapsedMs = this.lastRefillMs === undefined ? 0 : Math.max(0, nowMs - this.lastRefillMs);
-    this.lastRefillMs = nowMs;
+    const last = this.lastRefillMs ?? nowMs;
+    // A clock that steps back must not mint tokens when it comes forward again.
+    const elapsedMs = Math.max(0, nowMs - last);
+    this.lastRefillMs = Math.max(last, nowMs);
     this.tokens = Math.min(this.ratePerSecond, this.tokens + (elapsedMs * this.ratePerSecond) / 1000);
   }
 }
