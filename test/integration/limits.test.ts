@@ -104,6 +104,22 @@ describe('limits of a member, exceeded', () => {
     }
   });
 
+  test('a client vanishing with open watch streams does not stop the member', async () => {
+    const session = connect(cluster.address(0));
+    // Streams that have sent nothing, so the member has not answered them yet: ending such a call
+    // means sending headers, on a stream the vanished connection has already destroyed.
+    for (let i = 0; i < 2; i++) openCall(session, '/etcdserverpb.Watch/Watch');
+    await waitFor('the member to hold both watch streams', WAIT_MS, async () => {
+      const text = await (await fetch(`${cluster.metricsUrl(0)}/metrics`)).text();
+      return Number(/^flotilla_watch_streams\S* (\d+)/m.exec(text)?.[1] ?? 0) >= 2 ? true : undefined;
+    });
+    // The connection drops under open streams: destroy() closes the socket without GOAWAY,
+    // RST_STREAM or END_STREAM first.
+    session.destroy();
+    await assertServes(cluster, 'after-vanished-client');
+    assert.equal(cluster.members[0].process?.exitCode, null, cluster.members[0].output);
+  });
+
   test('--max-watchers-per-stream: a create beyond it is answered canceled, with the reason', async () => {
     const client = new EtcdClient(cluster.address(0));
     const watch = client.watch();

@@ -58,7 +58,7 @@ export type HttpHandler = (request: http.IncomingMessage, response: http.ServerR
 const HTTP_IDLE_TIMEOUT_MS = 10 * 60_000;
 
 export interface GrpcServerOptions {
-  /** Largest request message accepted; larger ones get RESOURCE_EXHAUSTED, as in grpc-js. */
+  /** Largest request message accepted; larger ones get RESOURCE_EXHAUSTED, with grpc-go's text. */
   readonly maxReceiveMessageBytes: number;
   /** Open connections per listener (both protocols); the OS accepts more, the server closes them. */
   readonly maxConnections: number;
