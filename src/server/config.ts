@@ -51,6 +51,16 @@ export interface ServerConfig {
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
   readonly quotaBackendBytes: number;
+  /** Open client-port connections per member; connections beyond it are closed at accept. */
+  readonly maxClientConnections: number;
+  /** HTTP/2 streams one client connection may have open at once (advertised in SETTINGS). */
+  readonly maxConcurrentStreams: number;
+  /** Watchers one Watch stream may hold; a create beyond it is answered canceled. */
+  readonly maxWatchersPerStream: number;
+  /** Events queued for one watcher before it is moved to the unsynced set (caught up from history). */
+  readonly maxPendingWatchEvents: number;
+  /** LeaseGrant requests this member accepts per second; more get "too many requests". */
+  readonly maxLeaseGrantsPerSecond: number;
   readonly listenMetricsUrls: readonly URL[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** --experimental-enable-distributed-tracing: export OpenTelemetry spans (OTLP/HTTP). */
@@ -97,6 +107,12 @@ const FLAGS = {
   'max-request-bytes': { type: 'string', default: String(1.5 * 1024 * 1024) },
   'max-txn-ops': { type: 'string', default: '128' },
   'quota-backend-bytes': { type: 'string', default: String(2 * 1024 * 1024 * 1024) },
+  'max-client-connections': { type: 'string', default: '10000' },
+  // etcd's default: math.MaxUint32, i.e. what a client may open is bounded by HTTP/2 memory only.
+  'max-concurrent-streams': { type: 'string', default: '4294967295' },
+  'max-watchers-per-stream': { type: 'string', default: '10000' },
+  'max-pending-watch-events': { type: 'string', default: '1024' },
+  'max-lease-grants-per-second': { type: 'string', default: '1000' },
   'listen-metrics-urls': { type: 'string', default: '' },
   'log-level': { type: 'string', default: 'info' },
   'experimental-enable-distributed-tracing': { type: 'string', default: 'false' },
@@ -150,6 +166,14 @@ function parsePositiveInteger(flag: string, text: string): number {
     throw new ConfigError(`--${flag}: '${text}' must be a positive integer`);
   }
   return Number(text);
+}
+
+/** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS is a 32-bit field (RFC 9113 §6.5.2). */
+function parseMaxConcurrentStreams(text: string): number {
+  const value = parsePositiveInteger('max-concurrent-streams', text);
+  if (value > 0xffff_ffff)
+    throw new ConfigError(`--max-concurrent-streams: '${text}' must be at most 4294967295`);
+  return value;
 }
 
 function parseBoolean(flag: string, text: string): boolean {
@@ -268,6 +292,14 @@ export function parseServerConfig(
     maxRequestBytes: parsePositiveInteger('max-request-bytes', get('max-request-bytes')!),
     maxTxnOps: parsePositiveInteger('max-txn-ops', get('max-txn-ops')!),
     quotaBackendBytes: parsePositiveInteger('quota-backend-bytes', get('quota-backend-bytes')!),
+    maxClientConnections: parsePositiveInteger('max-client-connections', get('max-client-connections')!),
+    maxConcurrentStreams: parseMaxConcurrentStreams(get('max-concurrent-streams')!),
+    maxWatchersPerStream: parsePositiveInteger('max-watchers-per-stream', get('max-watchers-per-stream')!),
+    maxPendingWatchEvents: parsePositiveInteger('max-pending-watch-events', get('max-pending-watch-events')!),
+    maxLeaseGrantsPerSecond: parsePositiveInteger(
+      'max-lease-grants-per-second',
+      get('max-lease-grants-per-second')!,
+    ),
     listenMetricsUrls: parseUrls('listen-metrics-urls', get('listen-metrics-urls')!),
     logLevel,
     distributedTracing: parseBoolean(

@@ -18,6 +18,7 @@ import { type AuthOp, type AuthOutcome, AuthStore } from '../auth/store.js';
 import type { TokenProvider } from '../auth/token-provider.js';
 import { SimpleTokens } from '../auth/tokens.js';
 import { Lessor } from '../lease/lessor.js';
+import { checkDataFile } from '../mvcc/data-file.js';
 import { type ApplyResult, MvccStore } from '../mvcc/store.js';
 import type { ApplyEntry, MvccEvent } from '../mvcc/types.js';
 import type { ClusterEventKind } from '../observability/events.js';
@@ -199,6 +200,8 @@ export class FlotillaNode {
         raft_term: String(this.raw.raft.term),
       }),
       maxRequestBytes: config.maxRequestBytes,
+      maxWatchersPerStream: config.maxWatchersPerStream,
+      maxPendingEventsPerWatcher: config.maxPendingWatchEvents,
     });
     this.lessor = new Lessor({
       table: mvcc,
@@ -247,7 +250,15 @@ export class FlotillaNode {
     }
     const snapshot = store.snapshot();
     const data = decodeSnapshotData(snapshot.data);
+    // LMDB maps the file: a truncated one would fault (SIGBUS) on first read, not throw.
+    checkDataFile(join(memberDir, 'db', 'data.mdb'));
     const mvcc = MvccStore.open({ path: join(memberDir, 'db'), maxTxnOps: config.maxTxnOps });
+    checkAppliedWithinLog(
+      join(memberDir, 'db', 'data.mdb'),
+      join(memberDir, 'wal'),
+      mvcc.appliedIndex(),
+      store,
+    );
     // The WAL is the source of durability; LMDB may lag it. If it lags even the snapshot (the log
     // before it is gone), rebuild the store from the snapshot.
     if (mvcc.appliedIndex() < snapshot.metadata.index) restoreFromSnapshotData(mvcc, attachments, data);
@@ -625,13 +636,13 @@ export class FlotillaNode {
       this.finishRead(TEXT_DECODER.decode(refusal.context), noLeader());
       return;
     }
-    if (refusal.context.byteLength === 0) return;
-    // Membership changes are encoded as JSON ('{'); client proposals as msgpack maps.
-    if (refusal.context[0] === 0x7b) {
-      this.refuseConfChange(decodeConfChange(refusal.context), refusal.reason);
+    const refused = decodeRefused(refusal.context);
+    if (refused === null) return;
+    if ('nodeId' in refused) {
+      this.refuseConfChange(refused, refusal.reason);
       return;
     }
-    const proposal = decodeProposal(refusal.context);
+    const proposal = refused;
     const pending = this.pendingWrites.get(proposal.requestId);
     if (pending === undefined || proposal.origin !== this.memberId) return;
     this.pendingWrites.delete(proposal.requestId);
@@ -1110,6 +1121,46 @@ function tracedEntry(entry: Entry): TracedEntry | null {
   const proposal = decodeProposal(entry.data);
   if (proposal.traceparent === undefined) return null;
   return { traceparent: proposal.traceparent, origin: proposal.origin, requestId: proposal.requestId };
+}
+
+/**
+ * What a refusal's context holds: a membership change (JSON, '{') or a client proposal
+ * (msgpack), or null when it holds neither. A refusal can carry entries a peer sent: a
+ * ForwardReject echoes the entries of the Forward it answers, and a peer may have forwarded
+ * anything. This member's own proposals always decode, so one that does not is not ours to fail.
+ */
+function decodeRefused(context: Uint8Array): ConfChange | ReturnType<typeof decodeProposal> | null {
+  if (context.byteLength === 0) return null;
+  let decoded: unknown;
+  try {
+    decoded = context[0] === 0x7b ? decodeConfChange(context) : decodeProposal(context);
+  } catch {
+    return null; // undecodable, so not a proposal of this member (see above)
+  }
+  // msgpack also decodes to numbers, strings and nil; none of those is a proposal either.
+  if (typeof decoded !== 'object' || decoded === null) return null;
+  return decoded as ConfChange | ReturnType<typeof decodeProposal>;
+}
+
+/**
+ * Entries are applied only after the WAL has fsynced them (the Ready contract), so the state in
+ * LMDB can never be ahead of the log and snapshot on disk. If it is, the WAL lost records it had
+ * made durable (truncated or replaced files): starting would build on a log that disagrees with
+ * the state, so the member stops and says which files disagree.
+ */
+function checkAppliedWithinLog(
+  dataFile: string,
+  walDir: string,
+  appliedIndex: number,
+  store: WalLogStore,
+): void {
+  const durableIndex = Math.max(store.lastIndex(), store.snapshot().metadata.index);
+  if (appliedIndex <= durableIndex) return;
+  throw new Error(
+    `${dataFile}: applied index ${appliedIndex} is ahead of the last index ${durableIndex} in ${walDir} ` +
+      'and its snapshot; the WAL lost records it had made durable — the data directory is damaged: ' +
+      'remove this member and add it back so it catches up from the leader',
+  );
 }
 
 function refusalError(reason: RefusalReason): GrpcError {

@@ -213,18 +213,20 @@ export class SnapshotStore {
 
   /** Loads and verifies one snapshot file. */
   load(name: string): Snapshot {
-    const bytes = this.disk.readFile(joinPath(this.dir, name));
-    const prefix = decodePrefix(name, bytes.length, (offset, length) =>
+    // Errors name the whole path: an operator reading "corrupt" must find the file without a guess.
+    const file = joinPath(this.dir, name);
+    const bytes = this.disk.readFile(file);
+    const prefix = decodePrefix(file, bytes.length, (offset, length) =>
       bytes.subarray(offset, offset + length),
     );
     const dataEnd = prefix.dataOffset + prefix.dataBytes;
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (crc32c(bytes, prefix.dataOffset, dataEnd) !== view.getUint32(dataEnd, true)) {
-      throw new SnapshotCorruptError(name, 'data checksum mismatch');
+      throw new SnapshotCorruptError(file, 'data checksum mismatch');
     }
     const info = parseSnapshotFileName(name);
     if (info !== null && (info.index !== prefix.metadata.index || info.term !== prefix.metadata.term)) {
-      throw new SnapshotCorruptError(name, 'name disagrees with metadata');
+      throw new SnapshotCorruptError(file, 'name disagrees with metadata');
     }
     return { metadata: prefix.metadata, data: bytes.slice(prefix.dataOffset, dataEnd) };
   }

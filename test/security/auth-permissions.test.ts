@@ -4,11 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AttemptLimiter } from '../../src/auth/attempt-limiter.js';
 import { putNeeds, txnNeeds } from '../../src/auth/needs.js';
 import { type KeyPermission, type Need, PermissionType, permits } from '../../src/auth/permissions.js';
 import { type AuthOp, AuthStore } from '../../src/auth/store.js';
 import { SimpleTokens, tokenOf } from '../../src/auth/tokens.js';
+import { AttemptLimiter } from '../../src/server/api/attempt-limiter.js';
 
 const b = (text: string) => new Uint8Array(Buffer.from(text));
 const EMPTY = new Uint8Array(0);

@@ -19,6 +19,40 @@ test('defaults follow etcd: name default, client 2379, peer 2380, 1.5 MiB reques
   assert.deepEqual(config.initialCluster, [{ name: 'default', peerUrl: 'http://localhost:2380' }]);
 });
 
+test('client limits: defaults, and each one settable by its flag', () => {
+  const defaults = parseServerConfig([], {});
+  assert.deepEqual(
+    [
+      defaults.maxClientConnections,
+      defaults.maxConcurrentStreams,
+      defaults.maxWatchersPerStream,
+      defaults.maxPendingWatchEvents,
+      defaults.maxLeaseGrantsPerSecond,
+    ],
+    [10_000, 4_294_967_295, 10_000, 1024, 1000],
+  );
+  const set = parseServerConfig(
+    [
+      '--max-client-connections=5',
+      '--max-concurrent-streams=6',
+      '--max-watchers-per-stream=7',
+      '--max-pending-watch-events=8',
+      '--max-lease-grants-per-second=9',
+    ],
+    {},
+  );
+  assert.deepEqual(
+    [
+      set.maxClientConnections,
+      set.maxConcurrentStreams,
+      set.maxWatchersPerStream,
+      set.maxPendingWatchEvents,
+      set.maxLeaseGrantsPerSecond,
+    ],
+    [5, 6, 7, 8, 9],
+  );
+});
+
 test('flags win over FLOTILLA_* environment variables, which win over the config file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-config-'));
   const file = join(dir, 'flotilla.json');
@@ -40,6 +74,12 @@ for (const [args, message] of [
   [['--listen-peer-urls=http://127.0.0.1'], /needs an explicit port/],
   [['--initial-cluster-state=sideways'], /--initial-cluster-state: 'sideways' must be 'new' or 'existing'/],
   [['--max-txn-ops=0'], /--max-txn-ops: '0' must be a positive integer/],
+  [['--max-client-connections=0'], /--max-client-connections: '0' must be a positive integer/],
+  [
+    ['--max-concurrent-streams=4294967296'],
+    /--max-concurrent-streams: '4294967296' must be at most 4294967295/,
+  ],
+  [['--max-lease-grants-per-second=1.5'], /--max-lease-grants-per-second: '1.5' must be a positive integer/],
   [['--election-timeout=200'], /--election-timeout \(200 ms\) must be at least 5 times --heartbeat-interval/],
   [
     ['--initial-cluster=other=http://127.0.0.1:2380'],

@@ -46,7 +46,7 @@ test('a corrupt snapshot byte is refused with a typed error naming the file', (t
     fs.writeFileSync(file, bytes);
     assert.throws(
       () => store.loadAt(100, 3),
-      (error: unknown) => error instanceof SnapshotCorruptError && error.file === name,
+      (error: unknown) => error instanceof SnapshotCorruptError && error.file === file,
       `flip at ${offset}`,
     );
   }
@@ -56,7 +56,7 @@ test('a corrupt snapshot byte is refused with a typed error naming the file', (t
   const latest = store.loadLatest();
   assert.equal(latest?.name, older);
   assert.equal(latest?.skipped.length, 1);
-  assert.equal(latest?.skipped[0].file, name);
+  assert.equal(latest?.skipped[0].file, file);
 });
 
 test('chunked read and install from chunks round-trip', async (t) => {

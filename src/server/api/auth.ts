@@ -8,7 +8,6 @@
 // wait for a ReadIndex first, as etcd 3.4 serves them through Raft.
 
 import { hash, verify } from '@node-rs/bcrypt';
-import { AttemptLimiter } from '../../auth/attempt-limiter.js';
 import {
   authFailed,
   authNotEnabled,
@@ -22,6 +21,7 @@ import { type KeyPermission, PermissionType } from '../../auth/permissions.js';
 import type { AuthOp } from '../../auth/store.js';
 import { newTokenPrefix } from '../../auth/tokens.js';
 import type { FlotillaNode } from '../node.js';
+import { AttemptLimiter } from './attempt-limiter.js';
 import { callerOf, requireAdmin } from './authorize.js';
 import type { HeaderSource, ProtoObject } from './convert.js';
 import type { CallContext } from './grpc.js';

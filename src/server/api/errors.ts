@@ -25,6 +25,11 @@ export const ERR_REQUEST_TOO_LARGE = 'etcdserver: request is too large';
 export const ERR_TOO_MANY_REQUESTS = 'etcdserver: too many requests';
 export const ERR_NO_SPACE = 'etcdserver: mvcc: database space exceeded';
 
+/** grpc-go's text for an oversized request (rpc_util.go recvAndDecompress), which etcd 3.4 sends. */
+export function messageTooLarge(lengthBytes: number, maxBytes: number): string {
+  return `grpc: received message larger than max (${lengthBytes} vs. ${maxBytes})`;
+}
+
 export const noLeader = (): GrpcError => new GrpcError(Status.UNAVAILABLE, ERR_NO_LEADER);
 export const timedOut = (): GrpcError => new GrpcError(Status.UNAVAILABLE, ERR_TIMEOUT);
 export const stopped = (): GrpcError => new GrpcError(Status.UNAVAILABLE, ERR_STOPPED);

@@ -18,7 +18,7 @@ import type { Socket } from 'node:net';
 import zlib from 'node:zlib';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import type { TlsListenerOptions, TlsRefusalListener } from '../../transport/tls-listener.js';
-import { Status } from './errors.js';
+import { messageTooLarge, Status } from './errors.js';
 import {
   type ConnectionTarget,
   createSniffingListener,
@@ -65,8 +65,14 @@ export type HttpHandler = (request: http.IncomingMessage, response: http.ServerR
 const HTTP_IDLE_TIMEOUT_MS = 10 * 60_000;
 
 export interface GrpcServerOptions {
-  /** Largest request message accepted; larger ones get RESOURCE_EXHAUSTED, as in grpc-js. */
+  /** Largest request message accepted; larger ones get RESOURCE_EXHAUSTED, with grpc-go's text. */
   readonly maxReceiveMessageBytes: number;
+  /** Open connections per listener (both protocols); the OS accepts more, the server closes them. */
+  readonly maxConnections: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS; nghttp2 resets streams beyond it with REFUSED_STREAM. */
+  readonly maxConcurrentStreams: number;
+  /** Told once at the start and once at the end of each burst of refused connections. */
+  readonly onConnectionsRefused: (event: ConnectionsRefused) => void;
 }
 
 /** A TLS listener's key material and checks, and where failed handshakes are reported. */
@@ -82,6 +88,11 @@ const REFUSE_HTTP1: ConnectionTarget = {
     return true;
   },
 };
+
+/** A burst of connections closed at accept because the listener was at maxConnections. */
+export type ConnectionsRefused =
+  | { readonly phase: 'started'; readonly limit: number }
+  | { readonly phase: 'ended'; readonly limit: number; readonly refused: number };
 
 export class GrpcServer {
   private readonly methods = new Map<string, Method>();
@@ -110,7 +121,9 @@ export class GrpcServer {
    * With `tls`, every connection must complete a TLS handshake first.
    */
   listen(host: string, port: number, httpHandler?: HttpHandler, tls?: ListenTls): Promise<number> {
-    const server = http2.createServer();
+    const server = http2.createServer({
+      settings: { maxConcurrentStreams: this.options.maxConcurrentStreams },
+    });
     // Responses are small writes; Nagle's algorithm would hold one back behind an unacknowledged one.
     server.on('connection', (socket: Socket) => socket.setNoDelay(true));
     server.on('session', (session) => {
@@ -120,6 +133,7 @@ export class GrpcServer {
     });
     server.on('stream', (stream, headers) => this.onStream(stream, headers));
     const listener = this.listenerFor(server, httpHandler, tls);
+    this.limitConnections(listener);
     this.listeners.push(listener);
     return new Promise((resolve, reject) => {
       listener.once('error', reject);
@@ -140,6 +154,26 @@ export class GrpcServer {
       return createTlsSniffingListener(tls.options, http2Server, httpServer ?? REFUSE_HTTP1, tls.onRefused);
     }
     return httpServer === undefined ? http2Server : createSniffingListener(http2Server, httpServer);
+  }
+
+  /**
+   * net.Server closes a connection at accept once maxConnections are open and emits 'drop'. A
+   * flood of refused connections must not flood the log too: one line when refusing starts, one
+   * with the count when a connection is accepted again.
+   */
+  private limitConnections(listener: net.Server): void {
+    const limit = this.options.maxConnections;
+    listener.maxConnections = limit;
+    let refused = 0;
+    listener.on('drop', () => {
+      if (refused === 0) this.options.onConnectionsRefused({ phase: 'started', limit });
+      refused++;
+    });
+    listener.on('connection', () => {
+      if (refused === 0) return;
+      this.options.onConnectionsRefused({ phase: 'ended', limit, refused });
+      refused = 0;
+    });
   }
 
   private gatewayServer(httpHandler: HttpHandler): http.Server {
@@ -356,10 +390,7 @@ class MessageReader {
     while (data.length >= MESSAGE_PREFIX_BYTES) {
       const length = data.readUInt32BE(1);
       if (length > this.maxBytes) {
-        return {
-          code: Status.RESOURCE_EXHAUSTED,
-          details: `Received message larger than max (${length} vs. ${this.maxBytes})`,
-        };
+        return { code: Status.RESOURCE_EXHAUSTED, details: messageTooLarge(length, this.maxBytes) };
       }
       if (data.length < MESSAGE_PREFIX_BYTES + length) break;
       const body = data.subarray(MESSAGE_PREFIX_BYTES, MESSAGE_PREFIX_BYTES + length);
@@ -401,13 +432,16 @@ class Http2StreamCall extends StreamCallBase {
   }
 
   write(message: unknown): boolean {
-    if (this.finished || this.stream.destroyed) return false;
+    if (this.finished || this.stream.destroyed || this.stream.closed) return false;
     if (!this.stream.headersSent) this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     return this.stream.write(frameMessage(this.definition.responseSerialize(message)));
   }
 
   end(): void {
     if (!this.finish()) return;
+    // A connection that vanished destroys its streams before their 'end' events run, and the
+    // handlers answer an 'end' by ending the call: there is no one left to answer.
+    if (this.stream.destroyed || this.stream.closed) return;
     if (this.stream.headersSent) {
       this.stream.once('wantTrailers', () => this.stream.sendTrailers(OK_TRAILERS));
       this.stream.end();

@@ -20,6 +20,7 @@ import { electionService, observeLeader } from './election.js';
 import { toServiceError } from './errors.js';
 import { encodePutResponse, encodeRangeResponse, encodeWatchResponse } from './fast-codec.js';
 import {
+  type ConnectionsRefused,
   GrpcServer,
   type ListenTls,
   type ServiceImplementation,
@@ -151,6 +152,14 @@ function clientPortTls(node: FlotillaNode, tls: TlsMaterial | null): ListenTls {
   };
 }
 
+function logRefusedConnections(node: FlotillaNode, event: ConnectionsRefused): void {
+  if (event.phase === 'started') {
+    node.logger.warn('refusing client connections: --max-client-connections reached', { limit: event.limit });
+  } else {
+    node.logger.warn('accepting client connections again', { limit: event.limit, refused: event.refused });
+  }
+}
+
 /** How long a stopping server waits for open streams (watches) before closing them. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
@@ -170,7 +179,12 @@ export async function startClientServer(
   const services = loadServices();
   // etcd accepts requests up to max-request-bytes plus gRPC framing overhead.
   const maxReceiveMessageBytes = node.config.maxRequestBytes + 512 * 1024;
-  const server = new GrpcServer({ maxReceiveMessageBytes });
+  const server = new GrpcServer({
+    maxReceiveMessageBytes,
+    maxConnections: node.config.maxClientConnections,
+    maxConcurrentStreams: node.config.maxConcurrentStreams,
+    onConnectionsRefused: (event) => logRefusedConnections(node, event),
+  });
   const headers = headerSource(node);
   const requests = node.observability.requests;
   const kv = withEncoders(services.KV, { Put: encodePutResponse, Range: encodeRangeResponse });

@@ -6,9 +6,10 @@ import { LeaseNotFoundError } from '../../mvcc/errors.js';
 import type { FlotillaNode } from '../node.js';
 import { requireKeys } from './authorize.js';
 import { type HeaderSource, int64Id, type ProtoObject } from './convert.js';
-import { toServiceError } from './errors.js';
+import { ERR_TOO_MANY_REQUESTS, GrpcError, Status, toServiceError } from './errors.js';
 import type { CallContext } from './grpc.js';
 import type { LeaderProxy } from './leader-proxy.js';
+import { TokenBucket } from './rate-limit.js';
 import type { StreamCall } from './stream-call.js';
 
 /** Storage a lease grant may take, for the quota check. */
@@ -16,6 +17,9 @@ const LEASE_GRANT_COST_BYTES = 64;
 
 export function leaseService(node: FlotillaNode, headers: HeaderSource, proxy: LeaderProxy) {
   const header = () => headers.header(node.mvcc.currentRevision());
+  // Every grant is a Raft entry and a lease the leader must track until it expires: a client
+  // granting in a loop would otherwise fill the log and the lessor. Counted where it arrives.
+  const grants = new TokenBucket(node.config.maxLeaseGrantsPerSecond);
 
   /** One keep-alive, answered here if we lead, else by the leader. Unknown leases get TTL 0 (etcd). */
   const keepAlive = async (request: ProtoObject): Promise<ProtoObject> => {
@@ -42,6 +46,9 @@ export function leaseService(node: FlotillaNode, headers: HeaderSource, proxy: L
       // Any user may grant a lease (etcd 3.4 checks nothing but the token).
       async LeaseGrant(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
         requireKeys(node, call.metadata, []);
+        if (!grants.tryTake(performance.now())) {
+          throw new GrpcError(Status.RESOURCE_EXHAUSTED, ERR_TOO_MANY_REQUESTS);
+        }
         const ttl = BigInt((request.TTL as string) ?? '0');
         node.checkQuota(LEASE_GRANT_COST_BYTES);
         const { id, ttlSeconds } = node.lessor.prepareGrant(ttl, int64Id(request.ID));

@@ -5,7 +5,7 @@
 
 import type { MethodDefinition } from '@grpc/grpc-js';
 import type { ProtoObject } from '../api/convert.js';
-import { GrpcError, Status } from '../api/errors.js';
+import { GrpcError, messageTooLarge, Status } from '../api/errors.js';
 import { decodeMessage } from './json-request.js';
 import { encodeMessage } from './json-response.js';
 import { parseValidJson } from './json-tree.js';
@@ -28,10 +28,7 @@ export class MessageCodec {
     const wire = this.definition.requestSerialize(message);
     if (wire.length > this.maxRequestBytes) {
       // The text gRPC clients get for the same request (grpc-server.ts MessageReader).
-      throw new GrpcError(
-        Status.RESOURCE_EXHAUSTED,
-        `Received message larger than max (${wire.length} vs. ${this.maxRequestBytes})`,
-      );
+      throw new GrpcError(Status.RESOURCE_EXHAUSTED, messageTooLarge(wire.length, this.maxRequestBytes));
     }
     return this.definition.requestDeserialize(wire);
   }
