@@ -1,7 +1,8 @@
 // TLS and auth together, as an operator would run them: a three-member cluster with client and
 // peer TLS (client-cert-auth on both ports) and etcd's auth enabled, driven by real etcdctl
 // sessions over https. Each role may do what it was granted and is refused the rest with etcd's
-// messages; a caller without a certificate from the cluster's CA never reaches the auth layer.
+// messages; a certificate's common name is the user of a call without a token (as in etcd); a
+// caller without a certificate from the cluster's CA never reaches the auth layer.
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -102,13 +103,23 @@ describe('etcdctl over TLS with auth on: allowed and denied operations per role'
     assert.equal(await ok(['get', 'app/color', '--print-value-only'], ROOT), 'green');
   });
 
-  test('without a user, or with a wrong password, requests are refused with etcd messages', async () => {
-    await refused(['get', 'app/color'], null, 'Error: etcdserver: user name is empty');
+  test('with a wrong password, or with no user and a certificate naming no user, requests are refused', async () => {
     await refused(
       ['get', 'app/color'],
       'rita:wrong',
       'Error: etcdserver: authentication failed, invalid user ID or password',
     );
+    // No --user: the certificate's common name ("operator") is the user, and there is none.
+    await refused(['get', 'app/color'], null, DENIED);
+  });
+
+  test("without a token, a verified client certificate's common name is the user (gRPC)", async () => {
+    const asCertificate = async (commonName: string, args: string[]) =>
+      etcdctl(args, null, await ca.issue(commonName));
+    assert.deepEqual(await asCertificate('walt', ['put', 'app/by-cert', 'w']), { ok: true, out: 'OK' });
+    assert.deepEqual(await asCertificate('rita', ['put', 'app/by-cert', 'r']), { ok: false, out: DENIED });
+    assert.deepEqual(await asCertificate('nobody', ['get', 'app/by-cert']), { ok: false, out: DENIED });
+    assert.equal(await ok(['get', 'app/by-cert', '--print-value-only'], ROOT), 'w');
   });
 
   test('right password, certificate from another CA: refused at the TLS handshake', async () => {

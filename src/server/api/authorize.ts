@@ -12,15 +12,23 @@ import type { Need } from '../../auth/permissions.js';
 import type { FlotillaNode } from '../node.js';
 import type { RequestMetadata } from './stream-call.js';
 
+/** What the checks read of a call: its headers, and its client certificate where there is one. */
+export type CallMetadata = Pick<RequestMetadata, 'get'> &
+  Partial<Pick<RequestMetadata, 'certificateCommonName'>>;
+
 /** The token a call carries, or null. */
-function tokenOf(metadata: Pick<RequestMetadata, 'get'>): string | null {
+function tokenOf(metadata: CallMetadata): string | null {
   return metadata.get('token')[0] ?? metadata.get('authorization')[0] ?? null;
 }
 
-/** The user the call acts as: null when it carries no token. Throws "invalid auth token". */
-export function callerOf(node: FlotillaNode, metadata: Pick<RequestMetadata, 'get'>): string | null {
+/**
+ * The user the call acts as: the token's; without a token, while auth is enabled, the common name
+ * of a verified client certificate (etcd's AuthInfoFromTLS); otherwise null. Throws "invalid auth
+ * token".
+ */
+export function callerOf(node: FlotillaNode, metadata: CallMetadata): string | null {
   const token = tokenOf(metadata);
-  if (token === null) return null;
+  if (token === null) return node.auth.isEnabled() ? (metadata.certificateCommonName?.() ?? null) : null;
   const issued = node.tokens.use(token, Date.now());
   if (issued === null) throw invalidAuthToken();
   // A JWT from before the last auth change (etcd's isOpPermitted): the client authenticates again.
@@ -38,7 +46,7 @@ function raise(refusal: AuthError | null): void {
  */
 export function requireKeys(
   node: FlotillaNode,
-  metadata: Pick<RequestMetadata, 'get'>,
+  metadata: CallMetadata,
   needs: readonly Need[],
 ): string | null {
   if (!node.auth.isEnabled() && tokenOf(metadata) === null) return null;
@@ -48,7 +56,7 @@ export function requireKeys(
 }
 
 /** Throws unless the caller holds the root role (etcd's IsAdminPermitted); the caller's name otherwise. */
-export function requireAdmin(node: FlotillaNode, metadata: Pick<RequestMetadata, 'get'>): string | null {
+export function requireAdmin(node: FlotillaNode, metadata: CallMetadata): string | null {
   if (!node.auth.isEnabled() && tokenOf(metadata) === null) return null;
   const caller = callerOf(node, metadata);
   raise(node.auth.adminRefusal(caller));

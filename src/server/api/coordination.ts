@@ -7,9 +7,9 @@ import type { Need } from '../../auth/permissions.js';
 import type { KeyValue, TxnResponse } from '../../mvcc/types.js';
 import { SortOrder, SortTarget } from '../../mvcc/types.js';
 import type { FlotillaNode } from '../node.js';
+import type { CallMetadata } from './authorize.js';
 import { requireKeys } from './authorize.js';
 import { GrpcError, Status } from './errors.js';
-import type { RequestMetadata } from './stream-call.js';
 
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
   const end = Buffer.from(prefix);
@@ -48,7 +48,7 @@ export function coordinationNeeds(name: Uint8Array, writes: readonly Uint8Array[
  */
 export function requireCoordination(
   node: FlotillaNode,
-  metadata: Pick<RequestMetadata, 'get'>,
+  metadata: CallMetadata,
   needs: readonly Need[],
 ): string | null {
   try {

@@ -254,7 +254,7 @@ function callUnary(
 ): void {
   const call: UnaryCall = {
     request,
-    metadata: new RequestMetadata(headers),
+    metadata: new RequestMetadata(headers, () => stream.session?.socket),
     peer: stream.session?.socket?.remoteAddress ?? 'unknown',
     get cancelled() {
       return stream.destroyed || stream.closed;
@@ -428,7 +428,8 @@ class Http2StreamCall extends StreamCallBase {
     private readonly definition: MethodDefinition<unknown, unknown>,
     request: unknown,
   ) {
-    super(stream, () => stream.session?.socket as Socket | undefined, headers, request);
+    const socket = () => stream.session?.socket as Socket | undefined;
+    super(stream, socket, new RequestMetadata(headers, socket), request);
   }
 
   write(message: unknown): boolean {

@@ -3,11 +3,12 @@
 import { AuthError } from '../../auth/errors.js';
 import { sealBackup } from '../backup.js';
 import type { FlotillaNode } from '../node.js';
+import type { CallMetadata } from './authorize.js';
 import { requireAdmin } from './authorize.js';
 import { type HeaderSource, int64, int64Id, type ProtoObject } from './convert.js';
 import { GrpcError, Status, toServiceError } from './errors.js';
 import type { CallContext } from './grpc.js';
-import type { RequestMetadata, StreamCall } from './stream-call.js';
+import type { StreamCall } from './stream-call.js';
 
 /** Bytes per SnapshotResponse message. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
@@ -36,7 +37,7 @@ export function snapshotStream(node: FlotillaNode, headers: HeaderSource) {
  * It returns the auth store's own errors untranslated, so clients see gRPC code Unknown and
  * "auth: permission denied" (not "etcdserver: …"); Flotilla answers the same.
  */
-function requireMaintenanceAdmin(node: FlotillaNode, metadata: Pick<RequestMetadata, 'get'>): void {
+function requireMaintenanceAdmin(node: FlotillaNode, metadata: CallMetadata): void {
   try {
     requireAdmin(node, metadata);
   } catch (error) {

@@ -5,13 +5,31 @@
 import { EventEmitter } from 'node:events';
 import type http2 from 'node:http2';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { ServiceError } from '@grpc/grpc-js';
 
 export type StatusError = Partial<Pick<ServiceError, 'code' | 'details'>>;
 
 /** A call's request metadata (HTTP/2 headers), read the way grpc-js's Metadata is read. */
 export class RequestMetadata {
-  constructor(private readonly headers: http2.IncomingHttpHeaders) {}
+  constructor(
+    private readonly headers: http2.IncomingHttpHeaders,
+    /** The connection, when a verified client certificate may name the caller (gRPC over TLS). */
+    private readonly socket: () => unknown = () => null,
+  ) {}
+
+  /**
+   * The common name of the client certificate the connection was verified with, or null (no TLS,
+   * no certificate, not verified, or no CN). etcd uses it as the user name of a call that carries
+   * no token while auth is enabled (AuthInfoFromTLS).
+   */
+  certificateCommonName(): string | null {
+    const socket = this.socket() as Partial<Pick<TLSSocket, 'authorized' | 'getPeerCertificate'>> | null;
+    if (socket === null || socket.authorized !== true || socket.getPeerCertificate === undefined) return null;
+    const cn: unknown = socket.getPeerCertificate().subject?.CN;
+    const name = Array.isArray(cn) ? cn[0] : cn;
+    return typeof name === 'string' && name !== '' ? name : null;
+  }
 
   get(key: string): string[] {
     const value = this.headers[key];
@@ -48,11 +66,11 @@ export abstract class StreamCallBase extends EventEmitter implements StreamCall 
   constructor(
     source: EventEmitter,
     private readonly socket: () => Socket | null | undefined,
-    headers: http2.IncomingHttpHeaders,
+    metadata: RequestMetadata,
     readonly request: unknown,
   ) {
     super();
-    this.metadata = new RequestMetadata(headers);
+    this.metadata = metadata;
     source.on('drain', () => this.emit('drain'));
     source.on('close', () => {
       if (this.finish()) {

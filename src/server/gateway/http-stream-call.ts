@@ -7,7 +7,7 @@
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import { Status } from '../api/errors.js';
-import { type StatusError, StreamCallBase } from '../api/stream-call.js';
+import { RequestMetadata, type StatusError, StreamCallBase } from '../api/stream-call.js';
 import { httpStatusFor, streamErrorChunk } from './http-errors.js';
 
 /** Headers of a streamed answer; grpc-gateway forwards the gRPC server's content type too. */
@@ -24,7 +24,9 @@ export class HttpStreamCall extends StreamCallBase {
     /** A response message as the JSON text of its `result`. */
     private readonly encode: (message: unknown) => string,
   ) {
-    super(response, () => response.socket, headers, request);
+    // No certificate names a gateway caller: etcd's gateway reaches its gRPC server on its own
+    // connection, so CN-based users work over gRPC only (as in etcd).
+    super(response, () => response.socket, new RequestMetadata(headers), request);
   }
 
   write(message: unknown): boolean {
