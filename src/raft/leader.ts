@@ -72,7 +72,10 @@ export class Leader {
     log.append(stamped);
     this.uncommittedBytes += bytes;
     this.progress.get(this.raft.id)?.maybeUpdate(log.lastIndex());
-    this.maybeCommit(); // a single-voter cluster commits at once
+    // Only a lone voter commits by its own append. With more voters the leader's match already
+    // was the highest (nothing is acknowledged beyond the leader's log), and raising the highest
+    // match never moves the quorum-th highest: skip the sort of every match on each proposal.
+    if (this.raft.membership.quorumSize() === 1) this.maybeCommit();
     return true;
   }
 

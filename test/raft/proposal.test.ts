@@ -18,6 +18,14 @@ test('a follower forwards a proposal to the leader, which commits it', () => {
   for (const node of c.nodes.values()) assert.deepEqual(node.committedData(), ['via-follower']);
 });
 
+test('a single voter commits its own proposal at once: there is no acknowledgement to wait for', () => {
+  const c = new Cluster({ voters: 1 });
+  const leader = c.elect(1n);
+  c.propose(1n, 'alone');
+  c.stabilize();
+  assert.deepEqual(leader.committedData(), ['alone']);
+});
+
 test("proposing on a node that knows no leader throws ProposalRefusedError('no-leader')", () => {
   const c = new Cluster({ voters: 3 });
   assert.throws(

@@ -55,6 +55,13 @@ class Writer {
     this.buffer[this.length++] = Number(v);
   }
 
+  /** Bytes already encoded (no length prefix). */
+  raw(value: Uint8Array): void {
+    this.reserve(value.length);
+    this.buffer.set(value, this.length);
+    this.length += value.length;
+  }
+
   bytes(value: Uint8Array): void {
     this.varint(value.length);
     this.reserve(value.length);
@@ -115,7 +122,26 @@ function int64Field(w: Writer, field: number, value: unknown): void {
   const text = String(value);
   w.varint(tag(field, WIRE_VARINT));
   if (text.length > 0 && text.length < SAFE_DECIMAL_DIGITS && text[0] !== '-') w.varint(Number(text));
-  else w.bigVarint(BigInt(text));
+  else w.raw(largeVarint(text));
+}
+
+/**
+ * Varints of decimal strings too large for a double, by text. Every response header carries the
+ * member's cluster and member ids, which are above 2^53: parsing and shifting them as BigInts
+ * took ~20 BigInt allocations per response. Cleared when full, since lease ids pass here too.
+ */
+const largeVarints = new Map<string, Uint8Array>();
+const LARGE_VARINTS_MAX = 64;
+
+function largeVarint(text: string): Uint8Array {
+  const cached = largeVarints.get(text);
+  if (cached !== undefined) return cached;
+  const w = new Writer();
+  w.bigVarint(BigInt(text));
+  const encoded = Uint8Array.from(w.finish());
+  if (largeVarints.size >= LARGE_VARINTS_MAX) largeVarints.clear();
+  largeVarints.set(text, encoded);
+  return encoded;
 }
 
 function bytesField(w: Writer, field: number, value: unknown): void {
