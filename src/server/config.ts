@@ -112,7 +112,7 @@ const FLAGS = {
   'max-concurrent-streams': { type: 'string', default: '4294967295' },
   'max-watchers-per-stream': { type: 'string', default: '10000' },
   'max-pending-watch-events': { type: 'string', default: '1024' },
-  'max-lease-grants-per-second': { type: 'string', default: '1000' },
+  'max-lease-grants-per-second': { type: 'string', default: '20000' },
   'listen-metrics-urls': { type: 'string', default: '' },
   'log-level': { type: 'string', default: 'info' },
   'experimental-enable-distributed-tracing': { type: 'string', default: 'false' },

@@ -29,7 +29,7 @@ test('client limits: defaults, and each one settable by its flag', () => {
       defaults.maxPendingWatchEvents,
       defaults.maxLeaseGrantsPerSecond,
     ],
-    [10_000, 4_294_967_295, 10_000, 1024, 1000],
+    [10_000, 4_294_967_295, 10_000, 1024, 20_000],
   );
   const set = parseServerConfig(
     [
