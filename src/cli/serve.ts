@@ -35,7 +35,16 @@ export async function serve(argv: readonly string[]): Promise<number> {
     await observability.close();
     return 1;
   }
-  const clients = await startClientServer(node, clientTls);
+  let clients: Awaited<ReturnType<typeof startClientServer>>;
+  try {
+    clients = await startClientServer(node, clientTls);
+  } catch (error) {
+    // e.g. EADDRINUSE: one line naming the flag, not a stack trace.
+    logger.error(`flotilla serve: cannot listen on --listen-client-urls: ${(error as Error).message}`);
+    await node.stop();
+    await observability.close();
+    return 1;
+  }
   let metrics: Awaited<ReturnType<typeof MetricsServer.start>>;
   try {
     metrics = await MetricsServer.start({
