@@ -200,26 +200,12 @@ export class FlotillaCluster {
 
   /** Every running member answers Status, and they agree on one leader. */
   async waitReady(timeoutMs = CLUSTER_READY_TIMEOUT_MS): Promise<string> {
-    return waitFor('a leader on every running member', timeoutMs, async () => {
-      let leader: string | undefined;
-      for (const member of this.members) {
-        if (member.process === null) continue;
-        if (member.process.exitCode !== null) {
-          throw new Error(`member ${member.name} exited with ${member.process.exitCode}:\n${member.output}`);
-        }
-        const client = new EtcdClient(clientAddress(member));
-        try {
-          const status = await client.status();
-          if ('error' in status) return undefined;
-          const seen = String(status.response.leader);
-          if (seen === '0' || (leader !== undefined && leader !== seen)) return undefined;
-          leader = seen;
-        } finally {
-          client.close();
-        }
-      }
-      return leader;
-    });
+    return waitForAgreedLeader(
+      'a leader on every running member',
+      this.members,
+      (member) => new EtcdClient(clientAddress(member)),
+      timeoutMs,
+    );
   }
 
   /** Index of the member that currently leads, by asking it. */
@@ -256,19 +242,64 @@ export class FlotillaCluster {
   }
 
   async stop(): Promise<void> {
-    for (const member of this.members) {
-      const child = member.process;
-      if (child === null || child.exitCode !== null) continue;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      await member.exited;
-      clearTimeout(timer);
-      member.process = null;
-    }
+    await stopMembers(this.members);
     rmSync(this.root, { recursive: true, force: true });
   }
 
   describe(): string {
     return this.members.map((m) => `--- ${m.name} ---\n${m.output}`).join('\n');
+  }
+}
+
+/** What the shared helpers below need of a member process, whichever cluster started it. */
+export interface MemberProcess {
+  readonly name: string;
+  process: ChildProcess | null;
+  exited: Promise<number | null>;
+  output: string;
+}
+
+/**
+ * Waits until every running member answers Status and all name the same leader; resolves with its
+ * id. A member that has exited fails the wait at once, with its output.
+ */
+export function waitForAgreedLeader<M extends MemberProcess>(
+  what: string,
+  members: readonly M[],
+  clientFor: (member: M) => EtcdClient,
+  timeoutMs = CLUSTER_READY_TIMEOUT_MS,
+): Promise<string> {
+  return waitFor(what, timeoutMs, async () => {
+    let leader: string | undefined;
+    for (const member of members) {
+      if (member.process === null) continue;
+      if (member.process.exitCode !== null) {
+        throw new Error(`member ${member.name} exited with ${member.process.exitCode}:\n${member.output}`);
+      }
+      const client = clientFor(member);
+      try {
+        const status = await client.status();
+        if ('error' in status) return undefined;
+        const seen = String(status.response.leader);
+        if (seen === '0' || (leader !== undefined && leader !== seen)) return undefined;
+        leader = seen;
+      } finally {
+        client.close();
+      }
+    }
+    return leader;
+  });
+}
+
+/** SIGTERM each running member, SIGKILL after STOP_GRACE_MS, and wait for it to exit. */
+export async function stopMembers(members: readonly MemberProcess[]): Promise<void> {
+  for (const member of members) {
+    const child = member.process;
+    if (child === null || child.exitCode !== null) continue;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await member.exited;
+    clearTimeout(timer);
+    member.process = null;
   }
 }

@@ -7,12 +7,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { BIN, CLUSTER_READY_TIMEOUT_MS, waitFor } from './flotilla.js';
+import { BIN, stopMembers, waitForAgreedLeader } from './flotilla.js';
 import { EtcdClient } from './grpc-client.js';
 import { freePortPair, LOOPBACK_HOST } from './ports.js';
 import type { KeyPair, TestCa } from './tls.js';
-
-const STOP_GRACE_MS = 3_000;
 
 export interface TlsMember {
   readonly name: string;
@@ -126,27 +124,12 @@ export class TlsCluster {
 
   /** Every running member answers Status over TLS, and they agree on one leader. */
   async waitReady(): Promise<string> {
-    const clientPair = await this.clientPair();
-    return waitFor('a leader on every running TLS member', CLUSTER_READY_TIMEOUT_MS, async () => {
-      let leader: string | undefined;
-      for (const member of this.members) {
-        if (member.process === null) continue;
-        if (member.process.exitCode !== null) {
-          throw new Error(`member ${member.name} exited with ${member.process.exitCode}:\n${member.output}`);
-        }
-        const client = new EtcdClient(`${LOOPBACK_HOST}:${member.clientPort}`, this.credentials(clientPair));
-        try {
-          const status = await client.status();
-          if ('error' in status) return undefined;
-          const seen = String(status.response.leader);
-          if (seen === '0' || (leader !== undefined && leader !== seen)) return undefined;
-          leader = seen;
-        } finally {
-          client.close();
-        }
-      }
-      return leader;
-    });
+    const credentials = this.credentials(await this.clientPair());
+    return waitForAgreedLeader(
+      'a leader on every running TLS member',
+      this.members,
+      (member) => new EtcdClient(`${LOOPBACK_HOST}:${member.clientPort}`, credentials),
+    );
   }
 
   /** The key pair readiness checks use, from the cluster's CA, made once. */
@@ -156,15 +139,7 @@ export class TlsCluster {
   }
 
   async stop(): Promise<void> {
-    for (const member of this.members) {
-      const child = member.process;
-      if (child === null || child.exitCode !== null) continue;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      await member.exited;
-      clearTimeout(timer);
-      member.process = null;
-    }
+    await stopMembers(this.members);
     rmSync(this.root, { recursive: true, force: true });
   }
 
