@@ -77,6 +77,11 @@ export class Raft {
     const { hardState, confState } = this.config.logStore.initialState();
     this.membership = Membership.fromConfState(confState);
     if (hardState.term !== 0 || hardState.commit !== 0) this.loadHardState(hardState);
+    // What the application applied was committed: a crash can leave the snapshot file it restored
+    // from (synced first) ahead of the last synced hard state's commit index.
+    if (this.config.applied > this.log.committed && this.config.applied <= this.log.lastIndex()) {
+      this.log.committed = this.config.applied;
+    }
     if (this.config.applied > this.log.applied) this.replayAppliedMembership(this.config.applied);
     this.becomeFollower(this.term, NONE);
   }
