@@ -65,7 +65,11 @@ export function encodeProposal(proposal: Proposal): Uint8Array {
   ) {
     return encodePut(proposal, proposal.request.put);
   }
-  return packr.pack(proposal);
+  // msgpackr returns a view into its shared output buffer (hundreds of KiB, refilled until
+  // full). An entry lives in the in-memory log until the next compaction, and a view would keep
+  // the whole buffer alive with it: 1,000,000 keys loaded in 100-put txns left the leader holding
+  // ~540 MiB of these buffers for ~300 MiB of entries. A copy costs one memcpy of the entry.
+  return Uint8Array.prototype.slice.call(packr.pack(proposal));
 }
 
 export function decodeProposal(data: Uint8Array): Proposal {

@@ -41,7 +41,9 @@ export function mvccOutOfLine(data: SnapshotData): boolean {
 }
 
 export function encodeSnapshotData(data: SnapshotData): Uint8Array {
-  return snapshotPackr.pack(data);
+  // A copy, not msgpackr's view into its shared output buffer: snapshots are kept (see
+  // encodeProposal in replicated.ts).
+  return Uint8Array.prototype.slice.call(snapshotPackr.pack(data));
 }
 
 export function decodeSnapshotData(bytes: Uint8Array): SnapshotData {

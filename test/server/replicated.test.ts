@@ -61,3 +61,22 @@ test('other requests keep msgpack, and msgpack-encoded puts from older logs stil
   if (decoded.request.type === 'put')
     assert.deepEqual(Buffer.from(decoded.request.put.key), Buffer.from('k'));
 });
+
+test('an encoded proposal owns its memory, so the in-memory log does not keep encoder buffers alive', () => {
+  // msgpackr hands out views into a shared output buffer of hundreds of KiB; an entry that kept
+  // such a view pinned the whole buffer for as long as it stayed in the log (measured: ~540 MiB
+  // of them on a leader after loading a million keys in txns).
+  const txn: Proposal = {
+    requestId: 1,
+    origin: 2n,
+    request: { type: 'compact', compact: { revision: 5 } },
+  };
+  const first = encodeProposal(txn);
+  const second = encodeProposal(txn);
+  for (const encoded of [first, second]) {
+    assert.equal(encoded.byteOffset, 0);
+    assert.equal(encoded.buffer.byteLength, encoded.byteLength);
+  }
+  assert.notEqual(first.buffer, second.buffer);
+  assert.deepEqual(decodeProposal(first), txn);
+});
