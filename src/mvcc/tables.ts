@@ -45,6 +45,12 @@ export function openTables(options: OpenTablesOptions): Tables {
     path: options.path,
     maxDbs: 8,
     noSync: options.noSync,
+    // Commits write pages straight into the shared map instead of malloc'ed copies flushed with
+    // pwrite: with noSync a commit then makes almost no system calls. Measured at 64 puts in
+    // flight: ~15% less CPU per put over the three members. A killed process loses nothing (the
+    // pages are the kernel's), and fsync-level durability comes from the WAL as before; the price
+    // is that the data file is as large as the map (sparse: only written pages take disk space).
+    useWritemap: true,
     pageSize: PAGE_SIZE_BYTES,
     keyEncoding: 'binary',
     encoding: 'binary',
