@@ -26,6 +26,13 @@ export interface DiskFile {
   syncAsync?(done: (error: Error | null, latencyMs: number) => void): void;
   /** Cuts or extends the file; durable after the next `sync()`. */
   truncate(sizeBytes: number): void;
+  /**
+   * Optional: makes the file at least `sizeBytes` long on disk (reading as zeros) without moving
+   * its end: `size()` and where `append` writes stay as they were. Appends inside the reserved
+   * length do not change the file's size, so their fsync has no size change to journal. A disk
+   * without it simply grows the file with each append.
+   */
+  reserve?(sizeBytes: number): void;
   close(): void;
 }
 
@@ -102,13 +109,17 @@ export class NodeDisk implements Disk {
 }
 
 class NodeFile implements DiskFile {
+  /** Where the content ends: appends go here. */
   private sizeBytes: number;
+  /** The file's length on disk: beyond sizeBytes when space was reserved. */
+  private diskBytes: number;
 
   constructor(
     readonly path: string,
     private readonly fd: number,
   ) {
     this.sizeBytes = fs.fstatSync(fd).size;
+    this.diskBytes = this.sizeBytes;
   }
 
   size(): number {
@@ -127,6 +138,7 @@ class NodeFile implements DiskFile {
       written += fs.writeSync(this.fd, bytes, written, bytes.length - written, offsetBytes + written);
     }
     this.sizeBytes = Math.max(this.sizeBytes, offsetBytes + bytes.length);
+    this.diskBytes = Math.max(this.diskBytes, this.sizeBytes);
   }
 
   read(offsetBytes: number, lengthBytes: number): Uint8Array {
@@ -155,6 +167,15 @@ class NodeFile implements DiskFile {
   truncate(sizeBytes: number): void {
     fs.ftruncateSync(this.fd, sizeBytes);
     this.sizeBytes = sizeBytes;
+    this.diskBytes = sizeBytes;
+  }
+
+  reserve(sizeBytes: number): void {
+    if (sizeBytes <= this.diskBytes) return;
+    // A sparse extension: no data is written, so it costs one metadata update now instead of a
+    // size change journaled by every later fdatasync.
+    fs.ftruncateSync(this.fd, sizeBytes);
+    this.diskBytes = sizeBytes;
   }
 
   close(): void {

@@ -67,6 +67,8 @@ export interface SegmentScan {
 /**
  * Reads every record of one segment in order, calling `onRecord` for each record after the
  * header. Throws WalCorruptError for damage that is not a torn tail (see the file comment).
+ * The last segment may end in zeros: space reserved ahead of the writes (Wal.createSegment),
+ * which is where the content cleanly ends, not a torn tail.
  */
 export function scanSegment(
   bytes: Uint8Array,
@@ -75,13 +77,16 @@ export function scanSegment(
   onRecord: (record: RawRecord, offsetBytes: number) => void,
 ): SegmentScan {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Nothing starts in a zero tail: a record's type byte is never 0.
+  const contentEnd = isLast ? endOfContent(bytes) : bytes.length;
   let header: SegmentHeader | null = null;
   let offset = 0;
   while (offset < bytes.length) {
     const parsed = parseRecord(bytes, view, offset);
     if (!parsed.ok) {
-      if (isLast && !wholeRecordAfter(bytes, view, offset)) {
-        return { header, validBytes: offset, tornBytes: bytes.length - offset };
+      if (isLast && offset >= contentEnd) return { header, validBytes: offset, tornBytes: 0 };
+      if (isLast && !wholeRecordAfter(bytes, view, offset, contentEnd)) {
+        return { header, validBytes: offset, tornBytes: contentEnd - offset };
       }
       throw new WalCorruptError(file, offset, parsed.reason);
     }
@@ -112,9 +117,28 @@ export function decodeOrThrow<T>(file: string, offsetBytes: number, decode: () =
   }
 }
 
-/** Does a whole, checksummed record start anywhere after `badOffset`? */
-function wholeRecordAfter(bytes: Uint8Array, view: DataView, badOffset: number): boolean {
-  const lastStart = bytes.length - RECORD_HEADER_BYTES;
+/** Offset just past the last non-zero byte (0 for an all-zero file). */
+export function endOfContent(bytes: Uint8Array): number {
+  let end = bytes.length;
+  // Eight bytes at a time over the aligned part: a reserved tail is megabytes of zeros.
+  const alignedStart = Math.ceil(bytes.byteOffset / 8) * 8 - bytes.byteOffset;
+  while (end > alignedStart && (end - alignedStart) % 8 !== 0) {
+    if (bytes[end - 1] !== 0) return end;
+    end--;
+  }
+  if (end > alignedStart) {
+    const words = new BigUint64Array(bytes.buffer, bytes.byteOffset + alignedStart, (end - alignedStart) / 8);
+    let word = words.length;
+    while (word > 0 && words[word - 1] === 0n) word--;
+    end = alignedStart + word * 8;
+  }
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return end;
+}
+
+/** Does a whole, checksummed record start after `badOffset` (and before `contentEnd`)? */
+function wholeRecordAfter(bytes: Uint8Array, view: DataView, badOffset: number, contentEnd: number): boolean {
+  const lastStart = Math.min(bytes.length - RECORD_HEADER_BYTES, contentEnd - 1);
   for (let start = badOffset + 1; start <= lastStart; start++) {
     // Cheap filters first: zero fill and random garbage fail on the type or length.
     if (!isRecordType(bytes[start + 8])) continue;

