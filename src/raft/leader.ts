@@ -7,7 +7,15 @@ import { entryBytes } from './log-store.js';
 import { Progress, ProgressState } from './progress.js';
 import type { Raft } from './raft.js';
 import { decodeConfChange, quorumMatchIndex } from './tracker.js';
-import { type Entry, EntryType, type Message, MessageType, NONE, type NodeId } from './types.js';
+import {
+  COMMIT_ONLY_CONTEXT,
+  type Entry,
+  EntryType,
+  type Message,
+  MessageType,
+  NONE,
+  type NodeId,
+} from './types.js';
 
 export class Leader {
   readonly progress = new Map<NodeId, Progress>();
@@ -148,6 +156,11 @@ export class Leader {
         : log.entriesFrom(progress.next, this.raft.config.maxMessageBytes);
     if (prevTerm === null || entries === null) return this.sendSnapshot(to, progress);
     if (entries.length === 0 && !sendIfEmpty) return false;
+    // A follower known to hold the whole log learns only the commit index from an empty append.
+    const commitOnly =
+      entries.length === 0 &&
+      progress.state === ProgressState.Replicate &&
+      progress.match === log.lastIndex();
     this.raft.send({
       type: MessageType.Append,
       to,
@@ -155,6 +168,7 @@ export class Leader {
       logTerm: prevTerm,
       entries,
       commit: log.committed,
+      context: commitOnly ? COMMIT_ONLY_CONTEXT : undefined,
     });
     if (entries.length > 0) {
       let bytes = 0;

@@ -12,6 +12,7 @@ import {
   type Entry,
   EntryType,
   type HardState,
+  isCommitOnly,
   type Message,
   MessageType,
   message,
@@ -451,7 +452,7 @@ export class Raft {
     }
     const lastNewIndex = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNewIndex !== null) {
-      this.send({ type: MessageType.AppendResponse, to: m.from, index: lastNewIndex });
+      if (!isCommitOnly(m)) this.send({ type: MessageType.AppendResponse, to: m.from, index: lastNewIndex });
       return;
     }
     // Fast backtracking: hint the largest index whose term is ≤ the leader's term at m.index,

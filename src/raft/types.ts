@@ -118,6 +118,21 @@ export interface Message {
 }
 
 const EMPTY_BYTES = new Uint8Array(0);
+
+/**
+ * Context of an append that only announces a commit index to a follower the leader knows holds
+ * its whole log: the follower's answer would tell the leader nothing, so none is sent (members
+ * that predate it ignore the context and answer, which is harmless).
+ */
+export const COMMIT_ONLY_CONTEXT = new TextEncoder().encode('commit');
+
+/** Whether an append carries COMMIT_ONLY_CONTEXT (and no entries). */
+export function isCommitOnly(m: Message): boolean {
+  if (m.entries.length > 0 || m.context.byteLength !== COMMIT_ONLY_CONTEXT.byteLength) return false;
+  for (let i = 0; i < m.context.byteLength; i++) if (m.context[i] !== COMMIT_ONLY_CONTEXT[i]) return false;
+  return true;
+}
+
 const EMPTY_ENTRIES: readonly Entry[] = [];
 
 /**

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import {
   type Entry,
   EntryType,
+  isCommitOnly,
   type Message,
   MessageType,
   message,
@@ -313,4 +314,59 @@ test('proposals of one Ready reach each follower in one append, with the commit 
   );
   c.stabilize();
   assert.deepEqual(c.node(3n).committedData().slice(-5), ['p0', 'p1', 'p2', 'p3', 'p4']);
+});
+
+test('a commit announced to followers holding the whole log is not acknowledged; other appends are', () => {
+  const c = new Cluster({ voters: 3 });
+  const leader = c.elect(1n);
+  c.sent.length = 0;
+  c.propose(1n, 'a');
+  c.stabilize();
+  assert.deepEqual(c.node(2n).committedData(), ['a']);
+  assert.deepEqual(c.node(3n).committedData(), ['a']);
+  const commitOnly = c.sent.filter((m) => m.type === MessageType.Append && isCommitOnly(m));
+  assert.deepEqual(commitOnly.map((m) => m.to).sort(), [2n, 3n], 'the commit index went out as commit-only');
+  for (const m of commitOnly) assert.equal(m.commit, leader.raw.status().commit);
+  const acks = c.sent.filter((m) => m.type === MessageType.AppendResponse);
+  assert.deepEqual(
+    acks.map((m) => `${m.from}:${m.index}`).sort(),
+    ['2:3', '3:3'],
+    'one acknowledgement per follower, for the entry; none for the commit announcement',
+  );
+
+  // A follower the leader has not heard from since gets a plain append, and answers it.
+  c.isolate(3n);
+  c.propose(1n, 'b');
+  c.stabilize();
+  c.rejoin(3n);
+  c.sent.length = 0;
+  c.tick(1n);
+  c.stabilize();
+  assert.deepEqual(c.node(3n).committedData(), ['a', 'b']);
+  const toThree = c.sent.filter(isAppendTo(3n));
+  assert.ok(toThree.length > 0 && !isCommitOnly(toThree[0]), 'catching up is not commit-only');
+  assert.ok(c.sent.some((m) => m.type === MessageType.AppendResponse && m.from === 3n && m.index === 4));
+});
+
+test('a follower answers an empty append that is not marked commit-only (a probe)', () => {
+  const c = new Cluster({ voters: 3 });
+  c.elect(1n);
+  c.sent.length = 0;
+  const status = c.node(2n).raw.status();
+  const lastIndex = c.node(2n).store.lastIndex();
+  c.deliver(
+    message({
+      type: MessageType.Append,
+      from: 1n,
+      to: 2n,
+      term: status.term,
+      index: lastIndex,
+      logTerm: c.node(2n).store.term(lastIndex),
+      commit: status.commit,
+    }),
+  );
+  c.stabilize();
+  assert.ok(
+    c.sent.some((m) => m.type === MessageType.AppendResponse && m.from === 2n && m.index === lastIndex),
+  );
 });
