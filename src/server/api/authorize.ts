@@ -43,15 +43,17 @@ function raise(refusal: AuthError | null): void {
 /**
  * Throws unless the caller may do everything in `needs` (no check while auth is disabled).
  * Returns the caller's name while auth is enabled (writes carry it for the check at apply time).
+ * `needs` may be a function: then it is built only when there is something to check (a Txn's
+ * needs walk every operation, on every call, for nothing while auth is off).
  */
 export function requireKeys(
   node: FlotillaNode,
   metadata: CallMetadata,
-  needs: readonly Need[],
+  needs: readonly Need[] | (() => readonly Need[]),
 ): string | null {
   if (!node.auth.isEnabled() && tokenOf(metadata) === null) return null;
   const caller = callerOf(node, metadata);
-  raise(node.auth.keyRefusal(caller, needs));
+  raise(node.auth.keyRefusal(caller, typeof needs === 'function' ? needs() : needs));
   return node.auth.isEnabled() ? caller : null;
 }
 

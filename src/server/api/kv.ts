@@ -56,7 +56,7 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
       const range = rangeRequest(request, 'unbounded');
       // As etcd: the read index first, so the check sees every auth change committed before it.
       if (!range.serializable && node.config.unsafe !== 'stale-reads') await node.linearizableRead();
-      requireKeys(node, call.metadata, rangeNeeds(range));
+      requireKeys(node, call.metadata, () => rangeNeeds(range));
       return (
         encodedRangeResponse(headers, node.mvcc, range) ?? rangeResponse(headers, node.mvcc.range(range))
       );
@@ -68,7 +68,7 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
       // it may not write by revoking the lease (etcd's checkLeasePuts).
       const lease = put.lease ?? 0n;
       const leaseKeys = lease === 0n || !node.auth.isEnabled() ? [] : node.mvcc.keysWithLease(lease);
-      const caller = requireKeys(node, call.metadata, [...putNeeds(put), ...leaseKeysNeeds(leaseKeys)]);
+      const caller = requireKeys(node, call.metadata, () => [...putNeeds(put), ...leaseKeysNeeds(leaseKeys)]);
       node.checkQuota(putCost(put));
       const result = await write(node, { type: 'put', put }, caller);
       if (result.response.type !== 'put') throw new GrpcError(13, 'flotilla: wrong response type');
@@ -78,7 +78,7 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
 
     async DeleteRange(request: ProtoObject, _: () => boolean, call: CallContext): Promise<ProtoObject> {
       const deleteRange = deleteRangeRequest(request);
-      const caller = requireKeys(node, call.metadata, deleteRangeNeeds(deleteRange));
+      const caller = requireKeys(node, call.metadata, () => deleteRangeNeeds(deleteRange));
       const result = await write(node, { type: 'deleteRange', deleteRange }, caller);
       if (result.response.type !== 'deleteRange') throw new GrpcError(13, 'flotilla: wrong response type');
       const r = result.response.deleteRange;
@@ -98,10 +98,10 @@ export function kvService(node: FlotillaNode, headers: HeaderSource) {
           (op) => op.type === 'range' && op.range.serializable === true,
         );
         if (!serializable && node.config.unsafe !== 'stale-reads') await node.linearizableRead();
-        requireKeys(node, call.metadata, txnNeeds(txn));
+        requireKeys(node, call.metadata, () => txnNeeds(txn));
         return txnResponse(headers, node.mvcc.readTxn(txn));
       }
-      const caller = requireKeys(node, call.metadata, txnNeeds(txn));
+      const caller = requireKeys(node, call.metadata, () => txnNeeds(txn));
       node.checkQuota(txnCost(txn));
       const result = await write(node, { type: 'txn', txn }, caller);
       if (result.response.type !== 'txn') throw new GrpcError(13, 'flotilla: wrong response type');
