@@ -32,6 +32,20 @@ export const VISITING_ENCODER = {
   needsStableBuffer: false,
 } as const;
 
+/**
+ * Keys of the visiting handle: written as raw bytes, and never read back, because a record holds
+ * its key (lmdb-js otherwise copies every key it passes into a new Buffer).
+ */
+export const VISITING_KEY_ENCODER = {
+  writeKey(key: Uint8Array, target: Uint8Array, start: number): number {
+    target.set(key, start);
+    return start + key.length;
+  },
+  readKey(): true {
+    return true;
+  },
+} as const;
+
 export interface VisitResult {
   /** Records handed to the visitor (at most `limit` when limit > 0). */
   readonly visited: number;

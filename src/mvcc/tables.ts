@@ -6,7 +6,7 @@
 import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { assert } from '../raft/assert.js';
 import { readUint64, writeUint64 } from './keys.js';
-import { VISITING_ENCODER } from './record-visit.js';
+import { VISITING_ENCODER, VISITING_KEY_ENCODER } from './record-visit.js';
 
 export interface Tables {
   readonly root: RootDatabase<Buffer, Buffer>;
@@ -64,7 +64,7 @@ export function openTables(options: OpenTablesOptions): Tables {
     latest: table('latest'),
     // lmdb-js takes `encoder` on any database, though its types declare it on the root only.
     latestVisit: root.openDB<true, Buffer>('latest', {
-      keyEncoding: 'binary',
+      keyEncoder: VISITING_KEY_ENCODER,
       cache: false,
       encoder: VISITING_ENCODER,
     } as DatabaseOptions),

@@ -29,6 +29,39 @@ describe('the etcd3 npm client against a three-member cluster', () => {
     assert.equal(await client.get('app/a').string(), null);
   });
 
+  test('large ranges read at the same time each come back whole', async () => {
+    // Each response is ~600 KiB, above the size sent without copying it behind its frame prefix,
+    // and both are encoded in the same buffer one after the other.
+    const value = (prefix: string, i: number) => `${prefix}${i}:`.padEnd(2048, prefix);
+    const expected: Record<string, Record<string, string>> = { 'big-a/': {}, 'big-b/': {} };
+    for (const prefix of Object.keys(expected)) {
+      const txns = [];
+      for (let first = 0; first < 300; first += 100) {
+        const puts = [];
+        for (let i = first; i < first + 100; i++) {
+          const key = `${prefix}${String(i).padStart(4, '0')}`;
+          expected[prefix][key] = value(prefix, i);
+          puts.push(client.put(key).value(expected[prefix][key]));
+        }
+        txns.push(
+          client
+            .if(`${prefix}none`, 'Version', '==', 0)
+            .then(...puts)
+            .commit(),
+        );
+      }
+      await Promise.all(txns);
+    }
+    for (let round = 0; round < 3; round++) {
+      const [a, b] = await Promise.all([
+        client.getAll().prefix('big-a/').strings(),
+        client.getAll().prefix('big-b/').strings(),
+      ]);
+      assert.deepEqual(a, expected['big-a/']);
+      assert.deepEqual(b, expected['big-b/']);
+    }
+  });
+
   test('an if/then/else transaction takes the right branch', async () => {
     await client.put('counter').value('1');
     const result = await client

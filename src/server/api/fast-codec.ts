@@ -10,6 +10,8 @@
 const WIRE_VARINT = 0;
 const WIRE_BYTES = 2;
 const INITIAL_BYTES = 256;
+/** The largest Range scratch buffer kept between calls (one 10,000-key response is ~3 MiB). */
+const RANGE_SCRATCH_BYTES_MAX = 16 * 1024 * 1024;
 /** Decimal strings shorter than this are below 2^53 and parse exactly as a Number. */
 const SAFE_DECIMAL_DIGITS = 15;
 
@@ -23,8 +25,9 @@ type Fields = Record<string, unknown>;
 
 /** An append-only byte buffer that grows by doubling; one per encode call. */
 class Writer {
-  buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   length = 0;
+
+  constructor(public buffer: Buffer = Buffer.allocUnsafe(INITIAL_BYTES)) {}
 
   reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
@@ -201,7 +204,13 @@ export function encodePutResponse(response: unknown): Buffer {
  * converted object (every field, zeros included), then more and count.
  */
 export class RangeResponseEncoder {
-  private readonly w = new Writer();
+  /**
+   * Where every large Range is written, kept between calls (ranges are encoded one at a time,
+   * synchronously): a response of megabytes grown from a small buffer was copied about once
+   * more by the doubling, and allocated anew every call. finish() copies the response out.
+   */
+  private static scratch: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+  private readonly w = new Writer(RangeResponseEncoder.scratch);
 
   constructor(responseHeader: unknown) {
     header(this.w, 1, responseHeader);
@@ -262,7 +271,8 @@ export class RangeResponseEncoder {
   finish(more: boolean, count: number): Buffer {
     boolField(this.w, 3, more);
     int64Field(this.w, 4, count);
-    return this.w.finish();
+    if (this.w.buffer.length <= RANGE_SCRATCH_BYTES_MAX) RangeResponseEncoder.scratch = this.w.buffer;
+    return Buffer.from(this.w.finish());
   }
 }
 

@@ -27,6 +27,8 @@ import {
 import { RequestMetadata, type StatusError, type StreamCall, StreamCallBase } from './stream-call.js';
 
 const MESSAGE_PREFIX_BYTES = 5;
+/** Unary responses up to this size are sent as one buffer, prefix and body copied together. */
+const COPY_FRAME_BYTES_MAX = 64 * 1024;
 const { HTTP2_HEADER_PATH, HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants;
 
 /** Headers of every successful response; node:http2 copies them, so one object serves all. */
@@ -266,9 +268,9 @@ function callUnary(
       sendStatus(stream, error);
       return;
     }
-    let frame: Buffer;
+    let body: Buffer;
     try {
-      frame = frameMessage(method.definition.responseSerialize(response));
+      body = method.definition.responseSerialize(response);
     } catch (cause) {
       sendStatus(stream, {
         code: Status.INTERNAL,
@@ -278,7 +280,13 @@ function callUnary(
     }
     stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-    stream.end(frame);
+    if (body.length < COPY_FRAME_BYTES_MAX) {
+      stream.end(frameMessage(body));
+    } else {
+      // A large response (a Range of thousands of keys) is not copied behind its 5-byte prefix.
+      stream.write(messagePrefix(body.length));
+      stream.end(body);
+    }
   });
 }
 
@@ -295,6 +303,13 @@ function sendStatus(stream: http2.ServerHttp2Stream, error: StatusError): void {
   } else {
     stream.respond({ ...RESPONSE_HEADERS, ...trailers }, { endStream: true });
   }
+}
+
+function messagePrefix(bodyBytes: number): Buffer {
+  const prefix = Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES);
+  prefix[0] = 0;
+  prefix.writeUInt32BE(bodyBytes, 1);
+  return prefix;
 }
 
 function frameMessage(body: Buffer): Buffer {
