@@ -4,14 +4,17 @@
 // server); the snapshot it then takes is synced on its own. Crashing right there leaves the
 // snapshot file ahead of the last durable commit index, with the log reaching it: the state a
 // kill -9 left in CI ('invariant violated: applied 965 beyond committed 959' on restart).
+// Its sibling: a snapshot from the leader whose file is synced before the WAL marker naming it;
+// a crash in between leaves the file ahead of the log's last index.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRng } from '../../src/raft/rng.js';
-import type { NodeId } from '../../src/raft/types.js';
+import type { NodeId, Snapshot } from '../../src/raft/types.js';
 import { SimCluster } from '../../src/sim/cluster.js';
 import type { SimNode } from '../../src/sim/node.js';
 import { EventQueue } from '../../src/sim/queue.js';
+import { SnapshotStore } from '../../src/storage/snapshot-file.js';
 
 const VOTERS: readonly NodeId[] = [1n, 2n, 3n];
 const KEYS = ['a', 'b', 'c'];
@@ -115,6 +118,51 @@ test('a follower that crashes after syncing a snapshot file, before the WAL sync
   const committed = leader.raw!.raft.log.committed;
   runUntil(cluster, () => follower.raw!.raft.log.applied >= committed, 'catch-up of the restarted follower');
   assert.ok(snapshotIndex(follower) > restoredIndex, 'the follower should compact again after the restart');
+  for (const key of KEYS) assert.equal(follower.machine.get(key), leader.machine.get(key), `key ${key}`);
+  for (const id of cluster.acknowledgedWrites) assert.ok(follower.machine.hasApplied(id), `write ${id}`);
+});
+
+/** What the leader would send a follower behind its log: its state at its applied index. */
+function leaderSnapshot(leader: SimNode): Snapshot {
+  const raft = leader.raw!.raft;
+  const index = raft.log.applied;
+  return {
+    metadata: { index, term: raft.log.term(index), confState: raft.membership.toConfState() },
+    data: leader.machine.serialize(),
+  };
+}
+
+test('a follower that crashes after syncing a leader snapshot file, before the WAL marker naming it, restarts from its older snapshot and catches up', () => {
+  const cluster = quietCluster();
+  runUntil(cluster, () => cluster.leader() !== null, 'leader');
+  const leader = cluster.leader()!;
+  const follower = cluster.node(VOTERS.find((id) => id !== leader.id)!);
+  const others = VOTERS.filter((id) => id !== follower.id);
+  cluster.network.partition([follower.id], others);
+  const writer = new Writer(cluster);
+  writer.start();
+  runUntil(cluster, () => writer.written >= SNAPSHOT_EVERY_ENTRIES, 'writes while the follower is cut off');
+  writer.stop();
+
+  // Installing a snapshot saves the file (synced) first, then the WAL marker: crash in between.
+  const snapshot = leaderSnapshot(leader);
+  const olderIndex = snapshotIndex(follower);
+  assert.ok(follower.disk.lastIndex() < snapshot.metadata.index, 'the follower should be behind the leader');
+  new SnapshotStore({ disk: follower.simDisk, dir: '/node/snap' }).save(snapshot);
+  follower.crash();
+  cluster.invariants.crashed(follower);
+
+  // Past the log's last index, the file explains nothing the log holds: recovery passes it by.
+  assert.equal(snapshotIndex(follower), olderIndex);
+  assert.ok(follower.disk.lastIndex() < snapshot.metadata.index);
+  follower.start();
+  cluster.network.healPartitions();
+  const laterWriter = new Writer(cluster);
+  laterWriter.start();
+  runUntil(cluster, () => laterWriter.written >= WRITES_AFTER_RESTART, 'writes after the restart');
+  laterWriter.stop();
+  const committed = leader.raw!.raft.log.committed;
+  runUntil(cluster, () => follower.raw!.raft.log.applied >= committed, 'catch-up of the restarted follower');
   for (const key of KEYS) assert.equal(follower.machine.get(key), leader.machine.get(key), `key ${key}`);
   for (const id of cluster.acknowledgedWrites) assert.ok(follower.machine.hasApplied(id), `write ${id}`);
 });
