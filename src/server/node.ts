@@ -258,6 +258,7 @@ export class FlotillaNode {
       join(memberDir, 'wal'),
       mvcc.appliedIndex(),
       store,
+      data.mvccFile !== undefined,
     );
     // The WAL is the source of durability; LMDB may lag it. If it lags even the snapshot (the log
     // before it is gone), rebuild the store from the snapshot.
@@ -1164,15 +1165,20 @@ function decodeRefused(context: Uint8Array): ConfChange | ReturnType<typeof deco
  * LMDB can never be ahead of the log and snapshot on disk. If it is, the WAL lost records it had
  * made durable (truncated or replaced files): starting would build on a log that disagrees with
  * the state, so the member stops and says which files disagree.
+ * One exception: a state streamed by the leader (`streamedState`: the snapshot restored from
+ * names its attachment) is the leader's database at its own applied index, past the snapshot's,
+ * so LMDB is ahead of the log until the leader's entries after the snapshot are durable here;
+ * a crash in that window is not damage — those entries come again and the store skips them.
  */
 function checkAppliedWithinLog(
   dataFile: string,
   walDir: string,
   appliedIndex: number,
   store: WalLogStore,
+  streamedState: boolean,
 ): void {
   const durableIndex = Math.max(store.lastIndex(), store.snapshot().metadata.index);
-  if (appliedIndex <= durableIndex) return;
+  if (appliedIndex <= durableIndex || streamedState) return;
   throw new Error(
     `${dataFile}: applied index ${appliedIndex} is ahead of the last index ${durableIndex} in ${walDir} ` +
       'and its snapshot; the WAL lost records it had made durable — the data directory is damaged: ' +

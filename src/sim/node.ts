@@ -1,8 +1,9 @@
 // One simulated node: the real RawNode, the real write-ahead log and snapshot files on a
 // simulated disk (SimDisk), and the KV state machine, driven by the Ready contract (raw-node.ts).
-// A Ready's records are written at once and fsynced after a simulated latency; a crash throws
-// away everything not yet fsynced (sometimes leaving a torn prefix of it), exactly like a real
-// process killed with SIGKILL, and the node restarts through the WAL's real recovery.
+// A Ready's records are written at once and fsynced after a simulated latency (a Ready that only
+// moves the commit index is not fsynced, as in the server); a crash throws away everything not
+// yet fsynced (sometimes leaving a torn prefix of it), exactly like a real process killed with
+// SIGKILL, and the node restarts through the WAL's real recovery.
 
 import type { PlantedBug } from '../raft/config.js';
 import { ProposalRefusedError, RawNode, type Ready } from '../raft/raw-node.js';
@@ -272,8 +273,12 @@ export class SimNode {
     if (rd.softState?.role === Role.Leader) this.observer.becameLeader(this);
     // Contract step 1 ∥ leader messages: these may leave before the fsync.
     for (const m of rd.messages) this.observer.send(m);
-    const needsDisk = rd.mustSync || rd.snapshot !== null || rd.hardState !== null || rd.entries.length > 0;
-    if (!needsDisk) {
+    if (!rd.mustSync && rd.snapshot === null) {
+      // As in the server (src/server/node.ts): a commit-index-only change is buffered until the
+      // next fsync writes it, and the Ready is applied at once. A crash may lose it — harmless,
+      // the leader tells the commit index again — even after a snapshot of what it let us apply
+      // was synced (the restart case 'applied beyond committed' in src/raft/raft.ts).
+      this.disk.save(rd.hardState, []);
       this.finishReady(rd);
       return;
     }

@@ -5,6 +5,7 @@
 
 import { checkLinearizability } from '../check/linearizability.js';
 import { type KvInput, kvModel } from '../check/models.js';
+import { InvariantError } from '../raft/assert.js';
 import type { PlantedBug } from '../raft/config.js';
 import { SeededRng } from '../raft/rng.js';
 import type { NodeId } from '../raft/types.js';
@@ -151,8 +152,10 @@ export function runSeed(options: SimOptions): SimResult {
     failure = requireLiveness(cluster, safetyMs + livenessBoundMs);
     if (failure === null) failure = checkNoAcknowledgedWriteLost(cluster);
   } catch (error) {
-    if (!(error instanceof SafetyViolation)) throw error;
-    failure = error.message;
+    // The real code's own assertions are checkers too: a node that stops on a broken invariant
+    // (on restart, say) fails the seed, which the CLI then reports with its replay command.
+    if (!(error instanceof SafetyViolation || error instanceof InvariantError)) throw error;
+    failure = error instanceof InvariantError ? `Assertion: ${error.message}` : error.message;
   }
   cluster.abandonPending();
   if (failure === null) {

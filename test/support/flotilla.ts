@@ -162,7 +162,7 @@ export class FlotillaCluster {
     return `http://${LOOPBACK_HOST}:${this.members[index].peerPort}`;
   }
 
-  private spawnMember(index: number, state: 'new' | 'existing' = 'new'): void {
+  private spawnMember(index: number, state: 'new' | 'existing' = 'new', env: NodeJS.ProcessEnv = {}): void {
     const member = this.members[index];
     const initialCluster = this.members
       .map((m) => `${m.name}=http://${LOOPBACK_HOST}:${m.peerPort}`)
@@ -185,7 +185,7 @@ export class FlotillaCluster {
           : [`--listen-metrics-urls=http://${LOOPBACK_HOST}:${member.metricsPort}`]),
         ...this.extraArgs,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     member.process = child;
     member.output = '';
@@ -235,10 +235,10 @@ export class FlotillaCluster {
     }
   }
 
-  /** Restarts a stopped member on the same ports and data directory. */
-  restart(index: number, state: 'new' | 'existing' = 'new'): void {
+  /** Restarts a stopped member on the same ports and data directory; `env` adds to its environment. */
+  restart(index: number, state: 'new' | 'existing' = 'new', env: NodeJS.ProcessEnv = {}): void {
     if (this.members[index].process !== null) throw new Error(`member ${index} is still running`);
-    this.spawnMember(index, state);
+    this.spawnMember(index, state, env);
   }
 
   async stop(): Promise<void> {
