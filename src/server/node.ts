@@ -529,9 +529,10 @@ export class FlotillaNode {
         this.store.save(rd.hardState, rd.entries);
         if (rd.mustSync) {
           if (!this.isLeader()) {
-            // A follower's answer waits for its fsync anyway, and it has nothing to send meanwhile:
-            // syncing here saves the two thread wake-ups of a worker-thread fsync (sequential puts:
-            // ~0.1 ms per put and ~15% of the cluster's CPU per put).
+            // A follower's (or candidate's) answer waits for its fsync anyway, and it has nothing
+            // to send meanwhile: syncing here saves the two thread wake-ups of a worker-thread
+            // fsync. With the leader's early flush below, sequential puts measured 0.1–0.25 ms
+            // lower at the median and ~15% less server CPU per put.
             this.persistNow(rd, persistSpans);
             continue;
           }
