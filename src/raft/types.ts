@@ -128,9 +128,7 @@ export const COMMIT_ONLY_CONTEXT = new TextEncoder().encode('commit');
 
 /** Whether an append carries COMMIT_ONLY_CONTEXT (and no entries). */
 export function isCommitOnly(m: Message): boolean {
-  if (m.entries.length > 0 || m.context.byteLength !== COMMIT_ONLY_CONTEXT.byteLength) return false;
-  for (let i = 0; i < m.context.byteLength; i++) if (m.context[i] !== COMMIT_ONLY_CONTEXT[i]) return false;
-  return true;
+  return m.entries.length === 0 && Buffer.compare(m.context, COMMIT_ONLY_CONTEXT) === 0;
 }
 
 const EMPTY_ENTRIES: readonly Entry[] = [];

@@ -109,17 +109,14 @@ export class NodeDisk implements Disk {
 }
 
 class NodeFile implements DiskFile {
-  /** Where the content ends: appends go here. */
+  /** Where the content ends: appends go here (the file may be longer: see reserve). */
   private sizeBytes: number;
-  /** The file's length on disk: beyond sizeBytes when space was reserved. */
-  private diskBytes: number;
 
   constructor(
     readonly path: string,
     private readonly fd: number,
   ) {
     this.sizeBytes = fs.fstatSync(fd).size;
-    this.diskBytes = this.sizeBytes;
   }
 
   size(): number {
@@ -138,7 +135,6 @@ class NodeFile implements DiskFile {
       written += fs.writeSync(this.fd, bytes, written, bytes.length - written, offsetBytes + written);
     }
     this.sizeBytes = Math.max(this.sizeBytes, offsetBytes + bytes.length);
-    this.diskBytes = Math.max(this.diskBytes, this.sizeBytes);
   }
 
   read(offsetBytes: number, lengthBytes: number): Uint8Array {
@@ -167,15 +163,12 @@ class NodeFile implements DiskFile {
   truncate(sizeBytes: number): void {
     fs.ftruncateSync(this.fd, sizeBytes);
     this.sizeBytes = sizeBytes;
-    this.diskBytes = sizeBytes;
   }
 
   reserve(sizeBytes: number): void {
-    if (sizeBytes <= this.diskBytes) return;
-    // A sparse extension: no data is written, so it costs one metadata update now instead of a
-    // size change journaled by every later fdatasync.
-    fs.ftruncateSync(this.fd, sizeBytes);
-    this.diskBytes = sizeBytes;
+    // Never below the content. A sparse extension: no data is written, so it costs one metadata
+    // update now instead of a size change journaled by every later fdatasync.
+    if (sizeBytes > this.sizeBytes) fs.ftruncateSync(this.fd, sizeBytes);
   }
 
   close(): void {

@@ -15,6 +15,7 @@ export const BIN = fileURLToPath(new URL('../../../bin/flotilla.js', import.meta
 export const CLUSTER_READY_TIMEOUT_MS = 20_000;
 const POLL_INTERVAL_MS = 50;
 const STOP_GRACE_MS = 3_000;
+const OUTPUT_TAIL_CHARS = 20_000;
 
 export interface MemberSpec {
   readonly name: string;
@@ -30,11 +31,7 @@ export interface ClusterOptions {
   readonly metrics?: boolean;
 }
 
-export interface RunningMember extends MemberSpec {
-  process: ChildProcess | null;
-  exited: Promise<number | null>;
-  output: string;
-}
+export interface RunningMember extends MemberSpec, TrackedProcess {}
 
 function clientAddress(member: MemberSpec): string {
   return `${LOOPBACK_HOST}:${member.clientPort}`;
@@ -187,15 +184,7 @@ export class FlotillaCluster {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
-    member.process = child;
-    member.output = '';
-    const keep = (chunk: Buffer) => {
-      // Keep the tail only: enough to explain a failure, bounded in memory.
-      member.output = (member.output + chunk.toString()).slice(-20_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    member.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    trackMemberProcess(member, child, OUTPUT_TAIL_CHARS);
   }
 
   /** Every running member answers Status, and they agree on one leader. */
@@ -252,6 +241,28 @@ export class FlotillaCluster {
 }
 
 /** What the shared helpers below need of a member process, whichever cluster started it. */
+/** What a test cluster keeps of a member's process. */
+export interface TrackedProcess {
+  process: ChildProcess | null;
+  exited: Promise<number | null>;
+  output: string;
+}
+
+/**
+ * Makes `child` the member's process: keeps the tail of its output (enough to explain a failure,
+ * bounded in memory) and resolves `exited` with its exit code.
+ */
+export function trackMemberProcess(member: TrackedProcess, child: ChildProcess, tailChars: number): void {
+  member.process = child;
+  member.output = '';
+  const keep = (chunk: Buffer) => {
+    member.output = (member.output + chunk.toString()).slice(-tailChars);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  member.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
 export interface MemberProcess {
   readonly name: string;
   process: ChildProcess | null;

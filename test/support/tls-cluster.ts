@@ -7,21 +7,27 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { BIN, stopMembers, waitForAgreedLeader } from './flotilla.js';
+import {
+  BIN,
+  stopMembers,
+  type TrackedProcess,
+  trackMemberProcess,
+  waitForAgreedLeader,
+} from './flotilla.js';
 import { EtcdClient } from './grpc-client.js';
 import { freePortPair, LOOPBACK_HOST } from './ports.js';
 import type { KeyPair, TestCa } from './tls.js';
 
-export interface TlsMember {
+/** Members' output kept for the tests, which look for refusal lines in it. */
+const OUTPUT_TAIL_CHARS = 100_000;
+
+export interface TlsMember extends TrackedProcess {
   readonly name: string;
   readonly clientPort: number;
   readonly peerPort: number;
   readonly dataDir: string;
   /** Presented on both ports and when dialling other members. */
   readonly pair: KeyPair;
-  process: ChildProcess | null;
-  exited: Promise<number | null>;
-  output: string;
 }
 
 export class TlsCluster {
@@ -111,15 +117,7 @@ export class TlsCluster {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    member.process = child;
-    member.output = '';
-    const keep = (chunk: Buffer) => {
-      // The tail only: enough to explain a failure and to find refusals, bounded in memory.
-      member.output = (member.output + chunk.toString()).slice(-100_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    member.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    trackMemberProcess(member, child, OUTPUT_TAIL_CHARS);
   }
 
   /** Every running member answers Status over TLS, and they agree on one leader. */

@@ -250,9 +250,7 @@ export class RangeResponseEncoder {
     w.varint(tag(2, WIRE_BYTES));
     w.varint(bodyBytes);
     w.varint(tag(1, WIRE_BYTES));
-    w.varint(keyBytes);
-    w.buffer.set(record.subarray(keyStart, valueStart), w.length);
-    w.length += keyBytes;
+    w.bytes(record.subarray(keyStart, valueStart));
     w.varint(tag(2, WIRE_VARINT));
     w.varint(create);
     w.varint(tag(3, WIRE_VARINT));
@@ -260,9 +258,7 @@ export class RangeResponseEncoder {
     w.varint(tag(4, WIRE_VARINT));
     w.varint(version);
     w.varint(tag(5, WIRE_BYTES));
-    w.varint(valueBytes);
-    w.buffer.set(record.subarray(valueStart, recordBytes), w.length);
-    w.length += valueBytes;
+    w.bytes(record.subarray(valueStart, recordBytes));
     w.varint(tag(6, WIRE_VARINT));
     if (lease === null) w.varint(leaseLow);
     else w.bigVarint(lease);

@@ -306,18 +306,20 @@ function sendStatus(stream: http2.ServerHttp2Stream, error: StatusError): void {
 }
 
 function messagePrefix(bodyBytes: number): Buffer {
-  const prefix = Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES);
-  prefix[0] = 0;
-  prefix.writeUInt32BE(bodyBytes, 1);
-  return prefix;
+  return writeMessagePrefix(Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES), bodyBytes);
 }
 
 function frameMessage(body: Buffer): Buffer {
-  const frame = Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES + body.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(body.length, 1);
+  const frame = writeMessagePrefix(Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES + body.length), body.length);
   body.copy(frame, MESSAGE_PREFIX_BYTES);
   return frame;
+}
+
+/** gRPC's message prefix: not compressed (0), then the body's length, big-endian. */
+function writeMessagePrefix(target: Buffer, bodyBytes: number): Buffer {
+  target[0] = 0;
+  target.writeUInt32BE(bodyBytes, 1);
+  return target;
 }
 
 /** Unary and server-streaming calls: exactly one request message, then the client half-closes. */
