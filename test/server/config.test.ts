@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, parseServerConfig } from '../../src/server/config.js';
 
-test('defaults follow etcd: name default, client 2379, peer 2380, 1.5 MiB requests, 128 txn ops', () => {
+test('defaults follow etcd: name default, client 2379, peer 2380, 1.5 MiB requests, 128 txn ops, snapshots every 100,000 entries', () => {
   const config = parseServerConfig([], {});
   assert.equal(config.name, 'default');
   assert.equal(config.listenClientUrls[0].port, '2379');
@@ -16,6 +16,8 @@ test('defaults follow etcd: name default, client 2379, peer 2380, 1.5 MiB reques
   assert.equal(config.maxRequestBytes, 1.5 * 1024 * 1024);
   assert.equal(config.maxTxnOps, 128);
   assert.equal(config.quotaBackendBytes, 2 * 1024 ** 3);
+  assert.equal(config.snapshotCount, 100_000);
+  assert.equal(config.snapshotCatchUpEntries, 5_000);
   assert.deepEqual(config.initialCluster, [{ name: 'default', peerUrl: 'http://localhost:2380' }]);
 });
 
