@@ -11,8 +11,11 @@ import { FrameError } from './errors.js';
 import { encodeFrame, FrameType } from './frame.js';
 import { readArray, readCount, readId } from './wire-values.js';
 
-/** Bumped on any incompatible change to frames or the message encoding. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any incompatible change to frames or the message encoding.
+ * 2: snapshots are streamed (SnapshotBegin without a length, SnapshotChunk, SnapshotEnd).
+ */
+export const PROTOCOL_VERSION = 2;
 
 const HELLO_FIELDS = 4;
 

@@ -5,7 +5,12 @@ import { EntryType, type Message, MessageType, message } from '../../src/raft/ty
 import { decodeMessage, encodeMessage, MessageCodec } from '../../src/transport/codec.js';
 import { FrameError } from '../../src/transport/errors.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, FrameType } from '../../src/transport/frame.js';
-import { decodeHello, encodeHelloFrame, refusalReason } from '../../src/transport/handshake.js';
+import {
+  decodeHello,
+  encodeHelloFrame,
+  PROTOCOL_VERSION,
+  refusalReason,
+} from '../../src/transport/handshake.js';
 import { append, bytes, snapshotMessage } from './helpers.js';
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
@@ -181,7 +186,7 @@ test('codec refuses to encode local message types or out-of-range ids', () => {
 
 test('hello round-trips and is checked against cluster and member id', () => {
   const codec = new MessageCodec();
-  const hello = { protocolVersion: 1, clusterId: U64_MAX, fromId: 5n, toId: U64_MAX - 1n };
+  const hello = { protocolVersion: PROTOCOL_VERSION, clusterId: U64_MAX, fromId: 5n, toId: U64_MAX - 1n };
   const frame = encodeHelloFrame(codec, hello);
   const decoder = new FrameDecoder();
   decoder.push(frame);
@@ -190,7 +195,10 @@ test('hello round-trips and is checked against cluster and member id', () => {
   assert.equal(refusalReason(decoded, U64_MAX - 1n, U64_MAX), null);
   assert.match(refusalReason(decoded, U64_MAX - 1n, 1n) ?? '', /cluster id/);
   assert.match(refusalReason(decoded, 7n, U64_MAX) ?? '', /addressed to member/);
-  assert.match(refusalReason({ ...decoded, protocolVersion: 2 }, U64_MAX - 1n, U64_MAX) ?? '', /protocol/);
+  assert.match(
+    refusalReason({ ...decoded, protocolVersion: 1 }, U64_MAX - 1n, U64_MAX) ?? '',
+    /protocol version 1, this node speaks 2/,
+  );
   assert.throws(() => decodeHello(codec, raw.pack([1, 1n, 2n])), FrameError);
   assert.throws(() => decodeHello(codec, raw.pack([1, 1n, 2n, 'x'])), FrameError);
 });
