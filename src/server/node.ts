@@ -853,6 +853,11 @@ export class FlotillaNode {
     if (this.snapshotSync !== null || this.afterPersist !== null) return;
     const applied = this.raw.raft.log.applied;
     if (applied - this.store.snapshot().metadata.index < this.config.snapshotCount) return;
+    // After installing a state streamed by the leader, the database is at the leader's applied
+    // index, past the snapshot's: a snapshot here would name an index below the state the
+    // database holds, and a crash before the log reaches that state would read as damage at
+    // restart (checkAppliedWithinLog). Wait until the log has caught up with the database.
+    if (applied < this.mvcc.appliedIndex()) return;
     const metadata = {
       index: applied,
       term: this.store.term(applied),

@@ -125,3 +125,94 @@ test('kill -9 of a follower right after it installed a streamed snapshot: it res
   // not applied twice (which would shift every later revision).
   assert.equal(await latestHash(cluster.address(follower)), await latestHash(cluster.address(leader)));
 });
+
+/** Big values: the leader's appends (at most 1 MiB) then carry a few entries each. */
+const BIG_VALUE_BYTES = 200 * 1024;
+const LEADER_SNAPSHOT_COUNT = 40;
+/** The restarted follower compacts far more often than the leader (members may differ). */
+const FOLLOWER_SNAPSHOT_COUNT = 3;
+/** Each WAL fsync on the restarted follower (after the install) takes this long. */
+const SLOW_FSYNC_MS = 1_500;
+
+test('a follower whose compaction interval is shorter than the streamed state is ahead: kill -9 mid catch-up, it restarts', async () => {
+  const cluster = await FlotillaCluster.start(3, [], {
+    env: {
+      FLOTILLA_SNAPSHOT_COUNT: String(LEADER_SNAPSHOT_COUNT),
+      FLOTILLA_EXPERIMENTAL_SNAPSHOT_CATCHUP_ENTRIES: '2',
+    },
+  });
+  clusters.push(cluster);
+  const leader = await cluster.leaderIndex();
+  const follower = (leader + 1) % 3;
+  await cluster.kill(follower, 'SIGKILL');
+  const client = new EtcdClient(cluster.address(leader));
+  const big = Buffer.alloc(BIG_VALUE_BYTES, 'v');
+  let written = 0;
+  let streamedIndex = 0;
+  let snapshotIndex = 0;
+  try {
+    const putBig = async () => {
+      const result = await client.put({ key: Buffer.from(`streamed/${written++}`), value: big });
+      assert.ok('response' in result, JSON.stringify(result));
+    };
+    // The leader's state (what it streams) must be many follower intervals past its snapshot.
+    const leaderDir = cluster.members[leader].dataDir;
+    await waitFor('the leader to be far past its newest snapshot', CATCH_UP_TIMEOUT_MS, async () => {
+      snapshotIndex = newestSnapshotIndex(leaderDir);
+      streamedIndex = await appliedIndex(client);
+      const gap = streamedIndex - snapshotIndex;
+      if (snapshotIndex > 1 && gap >= 6 * FOLLOWER_SNAPSHOT_COUNT && gap < LEADER_SNAPSHOT_COUNT) return true;
+      await putBig();
+      return undefined;
+    });
+  } finally {
+    client.close();
+  }
+
+  const hooksFile = join(hooksDir, 'slow-follower.json');
+  writeFileSync(hooksFile, JSON.stringify({ fsyncDelayMs: SLOW_FSYNC_MS }));
+  cluster.restart(follower, 'new', {
+    FLOTILLA_SNAPSHOT_COUNT: String(FOLLOWER_SNAPSHOT_COUNT),
+    FLOTILLA_TEST_HOOKS: hooksFile,
+  });
+  // Kill once the follower has applied a few of its own intervals past the snapshot, while its
+  // log is still behind the streamed state (each batch of entries waits for a slow fsync).
+  const followerClient = new EtcdClient(cluster.address(follower));
+  try {
+    await waitFor(
+      'the follower to apply past the snapshot, short of the streamed state',
+      CATCH_UP_TIMEOUT_MS,
+      async () => {
+        const applied = await appliedIndex(followerClient).catch(() => 0);
+        assert.ok(applied < streamedIndex, `the follower's log reached ${applied} before the kill`);
+        return applied >= snapshotIndex + 2 * FOLLOWER_SNAPSHOT_COUNT ? true : undefined;
+      },
+    );
+  } finally {
+    followerClient.close();
+  }
+  await cluster.kill(follower, 'SIGKILL');
+  // The follower compacted only once its log reached the streamed state: no snapshot of its own
+  // names an index between the installed snapshot and that state (its database was past them).
+  const followerSnapshots = readdirSync(join(cluster.members[follower].dataDir, 'member', 'snap'))
+    .filter((name) => name.endsWith('.snap'))
+    .map((name) => Number.parseInt(name.slice(0, 16), 16));
+  assert.deepEqual(
+    followerSnapshots.filter((index) => index > snapshotIndex && index < streamedIndex),
+    [],
+    `snapshots ${followerSnapshots} (installed ${snapshotIndex}, streamed state at ${streamedIndex} or later)`,
+  );
+
+  cluster.restart(follower, 'new', { FLOTILLA_SNAPSHOT_COUNT: String(FOLLOWER_SNAPSHOT_COUNT) });
+  const member = cluster.members[follower];
+  const exited = member.exited.then((code) => {
+    throw new Error(`the restarted follower exited (code ${code}):\n${member.output}`);
+  });
+  await Promise.race([
+    exited,
+    waitFor('the restarted follower to hold every key', CATCH_UP_TIMEOUT_MS, async () =>
+      (await countKeys(cluster.address(follower))) === written ? true : undefined,
+    ),
+  ]);
+  assert.equal(await latestHash(cluster.address(follower)), await latestHash(cluster.address(leader)));
+});

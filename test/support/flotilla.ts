@@ -29,6 +29,8 @@ export interface MemberSpec {
 export interface ClusterOptions {
   /** Give every member a --listen-metrics-urls port (observability tests). */
   readonly metrics?: boolean;
+  /** Added to every member's environment (e.g. FLOTILLA_SNAPSHOT_COUNT, which restart() can override). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningMember extends MemberSpec, TrackedProcess {}
@@ -62,10 +64,17 @@ export class FlotillaCluster {
   readonly members: RunningMember[];
   private readonly root: string;
   private readonly extraArgs: readonly string[];
+  private readonly env: NodeJS.ProcessEnv;
 
-  private constructor(root: string, specs: MemberSpec[], extraArgs: readonly string[]) {
+  private constructor(
+    root: string,
+    specs: MemberSpec[],
+    extraArgs: readonly string[],
+    env: NodeJS.ProcessEnv = {},
+  ) {
     this.root = root;
     this.extraArgs = extraArgs;
+    this.env = env;
     this.members = specs.map((spec) => ({
       ...spec,
       process: null,
@@ -87,7 +96,7 @@ export class FlotillaCluster {
       const metricsPort = options.metrics === true ? await freePort() : undefined;
       specs.push({ name: `m${i + 1}`, clientPort, peerPort, dataDir: join(root, `m${i + 1}`), metricsPort });
     }
-    return new FlotillaCluster(root, specs, extraArgs);
+    return new FlotillaCluster(root, specs, extraArgs, options.env);
   }
 
   /** Starts `size` members and waits until every one answers and a leader exists. */
@@ -182,7 +191,7 @@ export class FlotillaCluster {
           : [`--listen-metrics-urls=http://${LOOPBACK_HOST}:${member.metricsPort}`]),
         ...this.extraArgs,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env, ...env } },
     );
     trackMemberProcess(member, child, OUTPUT_TAIL_CHARS);
   }
