@@ -43,6 +43,26 @@ test('two transports on loopback exchange messages in order, both directions', a
   assert.equal(b.transport.stats().handshakesRefused, 0);
 });
 
+test('a message sent this turn leaves after the turn: what else the turn wrote goes first; flush() sends it at once', async () => {
+  const a = await startNode(1n, {}, opened);
+  const b = await startNode(2n, {}, opened);
+  a.transport.addPeer(2n, HOST, b.port);
+  a.transport.send(heartbeat(1n, 2n, 0));
+  await waitFor(() => b.received.length === 1, 'the lane to connect');
+  const sentBefore = a.transport.stats().messagesSent;
+  a.transport.send(heartbeat(1n, 2n, 1));
+  // Scheduled in the same turn as the send, after it: runs before the message is written.
+  const sentAfterOneTurn = await new Promise<number>((resolve) =>
+    setImmediate(() => resolve(a.transport.stats().messagesSent)),
+  );
+  assert.equal(sentAfterOneTurn, sentBefore);
+  await waitFor(() => b.received.length === 2, 'the deferred message');
+  a.transport.send(heartbeat(1n, 2n, 2));
+  a.transport.flush();
+  assert.equal(a.transport.stats().messagesSent, sentBefore + 2);
+  await waitFor(() => b.received.length === 3, 'the flushed message');
+});
+
 test('a peer from another cluster is refused, logged and counted', async () => {
   const b = await startNode(2n, {}, opened);
   const stranger = await startNode(1n, { clusterId: CLUSTER_ID + 1n }, opened);
