@@ -598,6 +598,7 @@ export class FlotillaNode {
       const applySpans = this.proposalTracing?.applyStart(rd.committedEntries) ?? null;
       this.apply(rd.committedEntries);
       this.proposalTracing?.applyEnd(applySpans);
+      for (const entry of rd.committedEntries) this.bytesSinceSnapshot += entry.data.byteLength;
       this.observability.metrics.proposalsCommitted.inc(rd.committedEntries.length);
     }
     for (const state of rd.readStates) this.finishRead(TEXT_DECODER.decode(state.context), state.index);
@@ -796,6 +797,7 @@ export class FlotillaNode {
 
   private installSnapshot(snapshot: Snapshot): void {
     this.store.applySnapshot(snapshot);
+    this.bytesSinceSnapshot = 0;
     const data = decodeSnapshotData(snapshot.data);
     restoreFromSnapshotData(this.mvcc, this.attachments, data);
     // Older attachments are superseded; this one stays until the database is synced past it.
@@ -845,19 +847,24 @@ export class FlotillaNode {
   }
 
   /**
-   * Log compaction: every snapshotCount applied entries, record a snapshot point and drop the log
-   * before it (keeping snapshotCatchUpEntries for slow followers). The state itself is not copied:
+   * Log compaction: every snapshotCount applied entries, or sooner once they hold snapshotLogBytes,
+   * record a snapshot point and drop the log before it (keeping some for slow followers, see
+   * catchUpStart). The state itself is not copied:
    * the database is synced to disk first, so it holds at least everything the dropped log did.
    */
   private maybeSnapshot(): void {
     if (this.snapshotSync !== null || this.afterPersist !== null) return;
     const applied = this.raw.raft.log.applied;
-    if (applied - this.store.snapshot().metadata.index < this.config.snapshotCount) return;
+    const entriesSince = applied - this.store.snapshot().metadata.index;
+    if (entriesSince <= 0) return;
+    if (entriesSince < this.config.snapshotCount && this.bytesSinceSnapshot < this.config.snapshotLogBytes)
+      return;
     // After installing a state streamed by the leader, the database is at the leader's applied
     // index, past the snapshot's: a snapshot here would name an index below the state the
     // database holds, and a crash before the log reaches that state would read as damage at
     // restart (checkAppliedWithinLog). Wait until the log has caught up with the database.
     if (applied < this.mvcc.appliedIndex()) return;
+    this.bytesSinceSnapshot = 0;
     const metadata = {
       index: applied,
       term: this.store.term(applied),
@@ -878,9 +885,7 @@ export class FlotillaNode {
           // A snapshot installed from the leader meanwhile may already be past this one.
           if (this.stopping || metadata.index <= this.store.snapshot().metadata.index) return;
           this.store.createSnapshot(metadata, data);
-          this.store.compact(
-            Math.max(this.store.firstIndex(), metadata.index - this.config.snapshotCatchUpEntries),
-          );
+          this.store.compact(this.catchUpStart(metadata.index));
           this.store.sync();
           this.store.releaseSegments();
           // The database is synced past the states received up to here: their files are not needed.
@@ -899,6 +904,27 @@ export class FlotillaNode {
 
   /** The database sync a pending compaction snapshot waits for. */
   private snapshotSync: Promise<void> | null = null;
+  /** Bytes of entry data applied since the last local snapshot was decided (see maybeSnapshot). */
+  private bytesSinceSnapshot = 0;
+
+  /**
+   * Where the log kept behind a snapshot at `index` for slow followers starts: at most
+   * snapshotCatchUpEntries entries, holding at most half of snapshotLogBytes.
+   */
+  private catchUpStart(index: number): number {
+    const floor = Math.max(this.store.firstIndex(), index - this.config.snapshotCatchUpEntries);
+    if (floor >= index) return floor;
+    const kept = this.store.entries(floor + 1, index + 1, Number.MAX_SAFE_INTEGER);
+    const budget = this.config.snapshotLogBytes / 2;
+    let bytes = 0;
+    let start = index;
+    for (let i = kept.length - 1; i >= 0; i--) {
+      bytes += kept[i]!.data.byteLength;
+      if (bytes > budget) break;
+      start = kept[i]!.index - 1;
+    }
+    return Math.max(floor, start);
+  }
 
   // ---- auth ------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -64,6 +64,45 @@ test('a member behind the compacted log catches up by snapshot', async () => {
     (await countKeys(cluster.address(lagging), 'behind/', true)) === KEYS ? true : undefined,
   );
   assert.equal(caughtUp, true);
+  assert.match(cluster.members[lagging].output, /installed snapshot from leader/);
+});
+
+/** Snapshot point indexes in a member's snapshot directory. */
+function snapshotIndexes(dataDir: string): number[] {
+  return readdirSync(join(dataDir, 'member', 'snap'))
+    .filter((name) => name.endsWith('.snap'))
+    .map((name) => Number.parseInt(name.slice(0, 16), 16));
+}
+
+test('large entries: a snapshot by bytes, long before --snapshot-count, and the log kept behind it is bounded by bytes too', async () => {
+  const logBytes = 1024 * 1024;
+  const valueBytes = 200 * 1024;
+  const puts = 20;
+  // --snapshot-count stays at its default (100,000): only the byte bound can compact this log.
+  const cluster = await FlotillaCluster.start(3, [`--snapshot-log-bytes=${logBytes}`]);
+  clusters.push(cluster);
+  const leader = await cluster.leaderIndex();
+  const lagging = (leader + 1) % 3;
+  await cluster.kill(lagging, 'SIGKILL');
+  const client = new EtcdClient(cluster.address(leader));
+  try {
+    for (let i = 0; i < puts; i++) {
+      const value = Buffer.alloc(valueBytes, i);
+      const result = await client.put({ key: Buffer.from(`large/${i}`), value });
+      assert.ok('response' in result, JSON.stringify(result));
+    }
+  } finally {
+    client.close();
+  }
+  await waitFor('the leader to record a snapshot', 10_000, async () =>
+    snapshotIndexes(cluster.members[leader].dataDir).some((index) => index > 1) ? true : undefined,
+  );
+  // 5,000 catch-up entries by count would keep all twenty; half a MiB keeps two, so the member
+  // that missed them needs the leader's snapshot.
+  cluster.restart(lagging);
+  await waitFor('the restarted member to hold every key', 20_000, async () =>
+    (await countKeys(cluster.address(lagging), 'large/', true)) === puts ? true : undefined,
+  );
   assert.match(cluster.members[lagging].output, /installed snapshot from leader/);
 });
 

@@ -18,6 +18,7 @@ test('defaults follow etcd: name default, client 2379, peer 2380, 1.5 MiB reques
   assert.equal(config.quotaBackendBytes, 2 * 1024 ** 3);
   assert.equal(config.snapshotCount, 100_000);
   assert.equal(config.snapshotCatchUpEntries, 5_000);
+  assert.equal(config.snapshotLogBytes, 64 * 1024 * 1024);
   assert.deepEqual(config.initialCluster, [{ name: 'default', peerUrl: 'http://localhost:2380' }]);
 });
 
