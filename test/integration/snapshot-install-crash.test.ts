@@ -34,12 +34,42 @@ async function put(client: EtcdClient, key: string): Promise<void> {
   assert.ok('response' in result, JSON.stringify(result));
 }
 
-/** Index of the newest compaction snapshot file in a member's snapshot directory (1: none). */
-function newestSnapshotIndex(dataDir: string): number {
-  const indexes = readdirSync(join(dataDir, 'member', 'snap'))
+/** Snapshot point indexes of the files in a member's snapshot directory. */
+function snapshotIndexes(dataDir: string): number[] {
+  return readdirSync(join(dataDir, 'member', 'snap'))
     .filter((name) => name.endsWith('.snap'))
     .map((name) => Number.parseInt(name.slice(0, 16), 16));
-  return Math.max(1, ...indexes);
+}
+
+/** Index of the newest compaction snapshot file in a member's snapshot directory (1: none). */
+function newestSnapshotIndex(dataDir: string): number {
+  return Math.max(1, ...snapshotIndexes(dataDir));
+}
+
+/**
+ * Restarts a killed follower and waits until it holds all `written` keys with the leader's
+ * history (same hash: entries the streamed state already held were skipped, not applied twice,
+ * which would shift every later revision). Fails at once if the follower exits.
+ */
+async function restartAndCatchUp(
+  cluster: FlotillaCluster,
+  follower: number,
+  leader: number,
+  written: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<void> {
+  cluster.restart(follower, 'new', env);
+  const member = cluster.members[follower];
+  const exited = member.exited.then((code) => {
+    throw new Error(`the restarted follower exited (code ${code}):\n${member.output}`);
+  });
+  await Promise.race([
+    exited,
+    waitFor('the restarted follower to hold every key', CATCH_UP_TIMEOUT_MS, async () =>
+      (await countKeys(cluster.address(follower))) === written ? true : undefined,
+    ),
+  ]);
+  assert.equal(await latestHash(cluster.address(follower)), await latestHash(cluster.address(leader)));
 }
 
 async function appliedIndex(client: EtcdClient): Promise<number> {
@@ -110,20 +140,7 @@ test('kill -9 of a follower right after it installed a streamed snapshot: it res
   );
   await cluster.kill(follower, 'SIGKILL');
 
-  cluster.restart(follower);
-  const member = cluster.members[follower];
-  const exited = member.exited.then((code) => {
-    throw new Error(`the restarted follower exited (code ${code}):\n${member.output}`);
-  });
-  await Promise.race([
-    exited,
-    waitFor('the restarted follower to hold every key', CATCH_UP_TIMEOUT_MS, async () =>
-      (await countKeys(cluster.address(follower))) === written ? true : undefined,
-    ),
-  ]);
-  // Same history, not just the same keys: entries the streamed state already held were skipped,
-  // not applied twice (which would shift every later revision).
-  assert.equal(await latestHash(cluster.address(follower)), await latestHash(cluster.address(leader)));
+  await restartAndCatchUp(cluster, follower, leader, written);
 });
 
 /** Big values: the leader's appends (at most 1 MiB) then carry a few entries each. */
@@ -194,25 +211,14 @@ test('a follower whose compaction interval is shorter than the streamed state is
   await cluster.kill(follower, 'SIGKILL');
   // The follower compacted only once its log reached the streamed state: no snapshot of its own
   // names an index between the installed snapshot and that state (its database was past them).
-  const followerSnapshots = readdirSync(join(cluster.members[follower].dataDir, 'member', 'snap'))
-    .filter((name) => name.endsWith('.snap'))
-    .map((name) => Number.parseInt(name.slice(0, 16), 16));
+  const followerSnapshots = snapshotIndexes(cluster.members[follower].dataDir);
   assert.deepEqual(
     followerSnapshots.filter((index) => index > snapshotIndex && index < streamedIndex),
     [],
     `snapshots ${followerSnapshots} (installed ${snapshotIndex}, streamed state at ${streamedIndex} or later)`,
   );
 
-  cluster.restart(follower, 'new', { FLOTILLA_SNAPSHOT_COUNT: String(FOLLOWER_SNAPSHOT_COUNT) });
-  const member = cluster.members[follower];
-  const exited = member.exited.then((code) => {
-    throw new Error(`the restarted follower exited (code ${code}):\n${member.output}`);
+  await restartAndCatchUp(cluster, follower, leader, written, {
+    FLOTILLA_SNAPSHOT_COUNT: String(FOLLOWER_SNAPSHOT_COUNT),
   });
-  await Promise.race([
-    exited,
-    waitFor('the restarted follower to hold every key', CATCH_UP_TIMEOUT_MS, async () =>
-      (await countKeys(cluster.address(follower))) === written ? true : undefined,
-    ),
-  ]);
-  assert.equal(await latestHash(cluster.address(follower)), await latestHash(cluster.address(leader)));
 });
