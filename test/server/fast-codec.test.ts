@@ -15,6 +15,7 @@ import {
   encodePutResponse,
   encodeRangeResponse,
   encodeWatchResponse,
+  RangeResponseEncoder,
 } from '../../src/server/api/fast-codec.js';
 import { loadServices } from '../../src/server/api/grpc.js';
 
@@ -153,6 +154,16 @@ test('a plain Range encoded from stored records is byte for byte the general pat
     await (store as MvccStore | null)?.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('two Range encoders started before either finishes do not share a buffer', () => {
+  const header = (revision: string) => ({ cluster_id: '7', member_id: '9', revision, raft_term: '2' });
+  const alone = (revision: string) => new RangeResponseEncoder(header(revision)).finish(false, 0);
+  alone('0'); // leaves a kept buffer for the next encoder to take
+  const first = new RangeResponseEncoder(header('1'));
+  const second = new RangeResponseEncoder(header('2'));
+  assert.deepEqual(second.finish(true, 2), new RangeResponseEncoder(header('2')).finish(true, 2));
+  assert.deepEqual(first.finish(false, 0), alone('1'));
 });
 
 test('a Range that needs sorting, filtering, keys only, a count or a past revision is left to the general path', async () => {

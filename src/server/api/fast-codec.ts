@@ -205,12 +205,19 @@ export function encodePutResponse(response: unknown): Buffer {
  */
 export class RangeResponseEncoder {
   /**
-   * Where every large Range is written, kept between calls (ranges are encoded one at a time,
-   * synchronously): a response of megabytes grown from a small buffer was copied about once
-   * more by the doubling, and allocated anew every call. finish() copies the response out.
+   * The buffer the last Range was written in, kept between calls: a response of megabytes grown
+   * from a small buffer was copied about once more by the doubling, and allocated anew every
+   * call. An encoder takes it (an encoder started meanwhile gets a new one, so none share it)
+   * and finish() copies the response out and puts it back.
    */
-  private static scratch: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
-  private readonly w = new Writer(RangeResponseEncoder.scratch);
+  private static scratch: Buffer | null = null;
+  private readonly w = new Writer(RangeResponseEncoder.takeScratch());
+
+  private static takeScratch(): Buffer | undefined {
+    const scratch = RangeResponseEncoder.scratch ?? undefined;
+    RangeResponseEncoder.scratch = null;
+    return scratch;
+  }
 
   constructor(responseHeader: unknown) {
     header(this.w, 1, responseHeader);
