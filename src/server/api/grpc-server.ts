@@ -254,14 +254,7 @@ function callUnary(
   method: Method,
   request: unknown,
 ): void {
-  const call: UnaryCall = {
-    request,
-    metadata: new RequestMetadata(headers, () => stream.session?.socket),
-    peer: stream.session?.socket?.remoteAddress ?? 'unknown',
-    get cancelled() {
-      return stream.destroyed || stream.closed;
-    },
-  };
+  const call = new Http2UnaryCall(stream, headers, request);
   (method.implementation as UnaryImplementation)(call, (error, response) => {
     if (stream.destroyed || stream.closed) return;
     if (error !== null) {
@@ -288,6 +281,30 @@ function callUnary(
       stream.end(body);
     }
   });
+}
+
+/**
+ * A class, not an object literal with a `get cancelled()`: V8 gives each such literal its own
+ * hidden class holding that request's getter closure, and that map, in old space, kept the closure,
+ * the stream and everything reachable from it alive through every scavenge until the next full
+ * GC — about 3 KB of each request promoted, and at 256 puts in flight most of the leader's GC time.
+ */
+class Http2UnaryCall implements UnaryCall {
+  readonly metadata: RequestMetadata;
+  readonly peer: string;
+
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    readonly request: unknown,
+  ) {
+    this.metadata = new RequestMetadata(headers, () => stream.session?.socket);
+    this.peer = stream.session?.socket?.remoteAddress ?? 'unknown';
+  }
+
+  get cancelled(): boolean {
+    return this.stream.destroyed || this.stream.closed;
+  }
 }
 
 /** A status before any response message: one HEADERS frame ("trailers-only"). */

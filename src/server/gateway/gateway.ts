@@ -7,7 +7,13 @@
 import type http from 'node:http';
 import type { ProtoObject } from '../api/convert.js';
 import { GrpcError, Status } from '../api/errors.js';
-import type { HttpHandler, Method, StreamImplementation, UnaryImplementation } from '../api/grpc-server.js';
+import type {
+  HttpHandler,
+  Method,
+  StreamImplementation,
+  UnaryCall,
+  UnaryImplementation,
+} from '../api/grpc-server.js';
 import { RequestMetadata, type StatusError } from '../api/stream-call.js';
 import { serveBidiStream } from './bidi-stream.js';
 import { readValue } from './go-json.js';
@@ -180,20 +186,9 @@ function callUnary(
   request: http.IncomingMessage,
   response: http.ServerResponse,
 ): void {
-  let closed = false;
-  response.on('close', () => {
-    closed = true;
-  });
-  const call = {
-    request: message,
-    metadata: new RequestMetadata(request.headers),
-    peer: request.socket.remoteAddress ?? 'unknown',
-    get cancelled() {
-      return closed;
-    },
-  };
+  const call = new GatewayUnaryCall(message, request, response);
   implementation(call, (error, answer) => {
-    if (closed) return;
+    if (call.cancelled) return;
     if (error !== null) return sendError(response, error);
     let json: string;
     try {
@@ -206,6 +201,25 @@ function callUnary(
     }
     sendBody(response, 200, JSON_HEADERS, json);
   });
+}
+
+/** A class rather than a literal with a getter: see Http2UnaryCall in grpc-server.ts. */
+class GatewayUnaryCall implements UnaryCall {
+  readonly metadata: RequestMetadata;
+  readonly peer: string;
+  cancelled = false;
+
+  constructor(
+    readonly request: unknown,
+    incoming: http.IncomingMessage,
+    response: http.ServerResponse,
+  ) {
+    this.metadata = new RequestMetadata(incoming.headers);
+    this.peer = incoming.socket.remoteAddress ?? 'unknown';
+    response.on('close', () => {
+      this.cancelled = true;
+    });
+  }
 }
 
 function sendError(response: http.ServerResponse, error: StatusError): void {
