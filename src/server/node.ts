@@ -67,6 +67,7 @@ import { hexId } from './ids.js';
 import { decodeMemberContext, MemberTable } from './members.js';
 import { metricsSource } from './observed.js';
 import { decodeProposal, encodeProposal, type ServerRequest } from './replicated.js';
+import { RequestTable } from './request-table.js';
 import { decodeSnapshotData, encodeSnapshotData, mvccOutOfLine, type SnapshotData } from './snapshot-data.js';
 import {
   attachmentSink,
@@ -145,7 +146,7 @@ export class FlotillaNode {
   private leaseTimer: NodeJS.Timeout | null = null;
   /** Fault-lab hooks; null unless FLOTILLA_TEST_HOOKS is set. */
   private readonly hooks = TestHooks.fromEnvironment();
-  private readonly pendingWrites = new Map<number, PendingWrite>();
+  private readonly pendingWrites = new RequestTable<PendingWrite>();
   private nextRequestId = 1;
   private readQueue: ReadWaiter[] = [];
   private readInFlight: { context: string; waiters: ReadWaiter[]; timer: NodeJS.Timeout } | null = null;
@@ -332,12 +333,17 @@ export class FlotillaNode {
 
   /**
    * Answers writes pending past their deadline. One sweep per tick instead of a timer per write
-   * (two timer-list operations per request on the hottest path): the map is in request order and
+   * (two timer-list operations per request on the hottest path): the table is in request order and
    * every write gets the same timeout, so expired writes are at its front.
    */
   private expireWrites(): void {
     const now = performance.now();
-    for (const [requestId, pending] of this.pendingWrites) {
+    for (
+      let requestId = this.pendingWrites.oldestId();
+      requestId >= 0;
+      requestId = this.pendingWrites.oldestId()
+    ) {
+      const pending = this.pendingWrites.get(requestId)!;
       if (pending.deadlineMs > now) return;
       this.pendingWrites.delete(requestId);
       this.observability.metrics.proposalsFailed.inc();
@@ -1120,8 +1126,7 @@ export class FlotillaNode {
     this.hooks?.close();
     if (this.leaseTimer !== null) clearInterval(this.leaseTimer);
     this.watchHub.close();
-    for (const pending of this.pendingWrites.values()) pending.reject(stopped());
-    this.pendingWrites.clear();
+    for (const pending of this.pendingWrites.drain()) pending.reject(stopped());
     if (this.readInFlight !== null) this.finishRead(this.readInFlight.context, stopped());
     for (const waiter of this.readQueue) waiter.reject(stopped());
     for (const { waiter } of this.appliedWaiters) waiter.reject(stopped());
