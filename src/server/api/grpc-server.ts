@@ -218,6 +218,9 @@ export class GrpcServer {
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     stream.on('error', () => undefined); // reset by the client: the call's close event says so
+    // node:http2 emits 'stream' a tick after the HEADERS frame: a reset that came in the same
+    // read has destroyed it by now, and answering it would throw out of this listener.
+    if (stream.destroyed || stream.closed) return;
     const path = headers[HTTP2_HEADER_PATH] as string;
     const contentType = headers[HTTP2_HEADER_CONTENT_TYPE];
     if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
