@@ -21,6 +21,32 @@ after(async () => {
   await cluster?.stop();
 });
 
+/**
+ * A seed that once stopped a member (4e7cb2b: a stream destroyed before node:http2 emitted it was
+ * answered with a 415, which threw), replayed up to the batch that did it. Its inputs come from
+ * GrpcInputs: a change there makes this a different run, not a wrong one.
+ */
+const REGRESSION_SEED = 1023903998;
+const REGRESSION_INPUTS = 944;
+
+test(`client port fuzz: seed ${REGRESSION_SEED} replayed, no member stops`, async () => {
+  const targets = cluster.members.map((member, i) => ({
+    address: cluster.address(i),
+    crashed: () => member.process === null || member.process.exitCode !== null,
+  }));
+  const report = await fuzzClientPorts(targets, new GrpcInputs(new Rng(REGRESSION_SEED)), {
+    count: REGRESSION_INPUTS,
+    checkEvery: REGRESSION_INPUTS,
+    check: async () => undefined,
+  });
+  assert.equal(
+    report.crashes,
+    0,
+    `seed ${REGRESSION_SEED}: a member stopped after one of ${report.crashInputs.join('; ')}\n${cluster.describe()}`,
+  );
+  assertAllAlive(cluster);
+});
+
 test(`client port fuzz: ${INPUTS} hostile inputs, no member stops, state stays equal`, async () => {
   const seed = fuzzSeed();
   const targets = cluster.members.map((member, i) => ({
