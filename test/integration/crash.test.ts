@@ -1,10 +1,8 @@
 // Kill -9 of every member during a write load loses no acknowledged write.
 
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { FlotillaCluster } from '../support/flotilla.js';
+import { FlotillaCluster, snapshotIndexes } from '../support/flotilla.js';
 import { EtcdClient } from '../support/grpc-client.js';
 
 /** Writes issued by the load; bounded so the test is bounded. */
@@ -25,10 +23,7 @@ test('the same with frequent snapshots: compacted logs lose nothing either', asy
   ]);
   // Every member compacted its log at least once (else this test would not test compaction).
   for (const member of cluster.members) {
-    const snapshots = readdirSync(join(member.dataDir, 'member', 'snap')).filter(
-      // Names are <index>-<term>.snap in hex; the one at index 1 is the bootstrap snapshot.
-      (f) => f.endsWith('.snap') && Number.parseInt(f.slice(0, 16), 16) > 1,
-    );
+    const snapshots = snapshotIndexes(member.dataDir).filter((index) => index > 1);
     assert.ok(snapshots.length > 0, `${member.name} made no compaction snapshot`);
   }
 });

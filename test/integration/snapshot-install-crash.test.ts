@@ -4,11 +4,11 @@
 // ahead of its log. A crash in that window must not read as a damaged data directory.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { FlotillaCluster, waitFor } from '../support/flotilla.js';
+import { FlotillaCluster, snapshotIndexes, waitFor } from '../support/flotilla.js';
 import { EtcdClient } from '../support/grpc-client.js';
 
 const KEYS = 200;
@@ -32,13 +32,6 @@ after(async () => {
 async function put(client: EtcdClient, key: string): Promise<void> {
   const result = await client.put({ key: Buffer.from(key), value: Buffer.from(`value of ${key}`) });
   assert.ok('response' in result, JSON.stringify(result));
-}
-
-/** Snapshot point indexes of the files in a member's snapshot directory. */
-function snapshotIndexes(dataDir: string): number[] {
-  return readdirSync(join(dataDir, 'member', 'snap'))
-    .filter((name) => name.endsWith('.snap'))
-    .map((name) => Number.parseInt(name.slice(0, 16), 16));
 }
 
 /** Index of the newest compaction snapshot file in a member's snapshot directory (1: none). */

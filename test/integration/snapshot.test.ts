@@ -3,11 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { BIN, FlotillaCluster, waitFor } from '../support/flotilla.js';
+import { BIN, FlotillaCluster, snapshotIndexes, waitFor } from '../support/flotilla.js';
 import { EtcdClient } from '../support/grpc-client.js';
 
 const run = promisify(execFile);
@@ -66,13 +66,6 @@ test('a member behind the compacted log catches up by snapshot', async () => {
   assert.equal(caughtUp, true);
   assert.match(cluster.members[lagging].output, /installed snapshot from leader/);
 });
-
-/** Snapshot point indexes in a member's snapshot directory. */
-function snapshotIndexes(dataDir: string): number[] {
-  return readdirSync(join(dataDir, 'member', 'snap'))
-    .filter((name) => name.endsWith('.snap'))
-    .map((name) => Number.parseInt(name.slice(0, 16), 16));
-}
 
 test('large entries: a snapshot by bytes, long before --snapshot-count, and the log kept behind it is bounded by bytes too', async () => {
   const logBytes = 1024 * 1024;

@@ -3,7 +3,7 @@
 // restarted on the same ports and data. Readiness is awaited by polling gRPC, never by sleeping.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,16 @@ export interface RunningMember extends MemberSpec, TrackedProcess {}
 
 function clientAddress(member: MemberSpec): string {
   return `${LOOPBACK_HOST}:${member.clientPort}`;
+}
+
+/**
+ * The snapshot point indexes of a member's snapshot files (`member/snap/<index>-<term>.snap`, hex);
+ * 1 is the bootstrap snapshot.
+ */
+export function snapshotIndexes(dataDir: string): number[] {
+  return readdirSync(join(dataDir, 'member', 'snap'))
+    .filter((name) => name.endsWith('.snap'))
+    .map((name) => Number.parseInt(name.slice(0, 16), 16));
 }
 
 export async function waitFor<T>(
